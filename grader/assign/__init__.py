@@ -1,0 +1,1 @@
+"""From the instructor's solution notebooks: item specs, answer keys, student stubs."""

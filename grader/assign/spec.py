@@ -1,0 +1,207 @@
+"""Item specs read from `### ITEM` cells of a solution notebook.
+
+A solution notebook marks each gradable question with a code cell like
+
+    ### ITEM ch10.q1
+    {"title": "XOR from threshold logic units",
+     "parts": [{"kind": "choice", "name": "answer_q1", "options": "ABCD", "points": 4},
+               {"kind": "function", "name": "xor_network", "params": ["a", "b"],
+                "check": "xor_truth_table", "points": 6}]}
+
+The dict is read with `ast.literal_eval`. Keys of choice, choices and shapes parts are not written
+there: they are what the solution notebook itself assigns to the part's name, so the runnable
+solution and the key cannot disagree.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+from grader.notebook.answers import find_assignment
+
+ITEM_MARK = re.compile(r"^\s*###\s*ITEM\s+(?P<id>[\w.]+)\s*$", re.MULTILINE)
+METADATA_KEY = "homl_grader"
+
+STATIC_KINDS = {"choice", "choices", "shapes"}
+RUN_KINDS = {"function", "builder", "model", "artifacts"}
+KINDS = STATIC_KINDS | RUN_KINDS
+
+
+class SpecError(ValueError):
+    """A solution notebook whose item cells cannot be read."""
+
+
+@dataclass
+class Part:
+    kind: str
+    points: float
+    name: str | None = None  # the variable, function or builder the student writes
+    options: str | None = None  # letters of a choice question
+    keys: list[str] | None = None  # entries of a shapes dict
+    params: list[str] | None = None  # expected signature of a function or builder
+    file: str | None = None  # model file the notebook saves
+    check: str | None = None  # the judge's check for functions, builders and models
+    settings: dict[str, Any] = field(default_factory=dict)  # check settings, e.g. threshold
+    key: Any = None  # the correct answer; only in the instructor's spec
+
+    @property
+    def label(self) -> str:
+        return self.name or self.file or self.check or self.kind
+
+
+@dataclass
+class Item:
+    id: str
+    title: str
+    parts: list[Part]
+
+    @property
+    def max_score(self) -> float:
+        return sum(p.points for p in self.parts)
+
+
+@dataclass
+class Assignment:
+    id: str
+    version: str
+    title: str
+    items: list[Item]
+
+    @property
+    def max_score(self) -> float:
+        return sum(i.max_score for i in self.items)
+
+    def item(self, item_id: str) -> Item:
+        for item in self.items:
+            if item.id == item_id:
+                return item
+        raise KeyError(item_id)
+
+    def public(self) -> dict:
+        """The spec without keys: what a student's copy of the grader may hold."""
+        data = asdict(self)
+        for item in data["items"]:
+            for part in item["parts"]:
+                part.pop("key")
+        return data
+
+    @classmethod
+    def from_public(cls, data: dict) -> "Assignment":
+        items = [
+            Item(i["id"], i["title"], [Part(**p) for p in i["parts"]]) for i in data["items"]
+        ]
+        return cls(data["id"], data["version"], data["title"], items)
+
+
+def _source(cell) -> str:
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else source
+
+
+def is_item_cell(cell) -> bool:
+    return cell.get("cell_type") == "code" and ITEM_MARK.match(_source(cell)) is not None
+
+
+def _part(item_id: str, raw: dict) -> Part:
+    raw = dict(raw)
+    kind = raw.get("kind")
+    if kind not in KINDS:
+        raise SpecError(f"{item_id}: unknown part kind {kind!r}; use one of {', '.join(sorted(KINDS))}")
+    try:
+        part = Part(**raw)
+    except TypeError as exc:
+        raise SpecError(f"{item_id}: {exc}") from None
+    needs = {
+        "choice": ["name", "options"],
+        "choices": ["name", "options"],
+        "shapes": ["name"],
+        "function": ["name", "params", "check"],
+        "builder": ["name", "params", "check"],
+        "model": ["file", "check"],
+        "artifacts": ["check"],
+    }[kind]
+    missing = [k for k in needs if getattr(part, k) is None]
+    if missing:
+        raise SpecError(f"{item_id}: a {kind} part needs {', '.join(missing)}")
+    return part
+
+
+def read_spec(nb) -> Assignment:
+    """The assignment spec of a solution notebook, with keys read from its answers."""
+    meta = nb.get("metadata", {}).get(METADATA_KEY)
+    if not meta or "assignment" not in meta:
+        raise SpecError(f"notebook metadata has no {METADATA_KEY}.assignment")
+    items = []
+    for cell in nb.cells:
+        if not is_item_cell(cell):
+            continue
+        text = _source(cell)
+        item_id = ITEM_MARK.match(text).group("id")
+        body = ITEM_MARK.sub("", text, count=1)
+        try:
+            raw = ast.literal_eval(body.strip())
+        except (ValueError, SyntaxError) as exc:
+            raise SpecError(f"{item_id}: the ITEM cell is not a Python literal dict ({exc})") from None
+        parts = [_part(item_id, p) for p in raw.get("parts", [])]
+        if not parts:
+            raise SpecError(f"{item_id}: an item needs at least one part")
+        items.append(Item(item_id, raw.get("title", item_id), parts))
+    ids = [i.id for i in items]
+    if len(ids) != len(set(ids)):
+        raise SpecError(f"item ids repeat: {ids}")
+    assignment = Assignment(meta["assignment"], str(meta.get("version", "1")), meta.get("title", ""), items)
+    _attach_keys(nb, assignment)
+    return assignment
+
+
+def _attach_keys(nb, assignment: Assignment) -> None:
+    for item in assignment.items:
+        for part in item.parts:
+            if part.kind not in STATIC_KINDS:
+                continue
+            found = find_assignment(nb, part.name)
+            if not found.literal or found.value is None:
+                raise SpecError(f"{item.id}: the solution gives no literal value for {part.name}")
+            value = found.value
+            if part.kind == "choice":
+                part.key = value.strip().upper()
+                if part.key not in part.options:
+                    raise SpecError(f"{item.id}: key {value!r} is not among options {part.options}")
+            elif part.kind == "choices":
+                part.key = sorted(v.strip().upper() for v in value)
+            else:
+                part.key = {k: list(v) for k, v in value.items()}
+                part.keys = list(value)
+
+
+def load_solution(path: Path) -> tuple[Any, Assignment]:
+    nb = nbformat.read(path, as_version=4)
+    return nb, read_spec(nb)
+
+
+def load_solutions(folder: Path) -> dict[str, Assignment]:
+    """Every solution notebook in `folder`, by assignment id."""
+    specs = {}
+    for path in sorted(Path(folder).glob("*.ipynb")):
+        _, spec = load_solution(path)
+        specs[spec.id] = spec
+    return specs
+
+
+PUBLIC_SPECS = Path(__file__).resolve().parent.parent / "specs"
+
+
+def load_public_specs(folder: Path = PUBLIC_SPECS) -> dict[str, Assignment]:
+    """The keyless specs shipped with the package (written by `grade assign`)."""
+    specs = {}
+    for path in sorted(Path(folder).glob("*.json")):
+        spec = Assignment.from_public(json.loads(path.read_text()))
+        specs[spec.id] = spec
+    return specs

@@ -1,0 +1,1 @@
+"""MNIST and other data the grader provides offline: import, bundled copy, sandbox-safe derived files."""

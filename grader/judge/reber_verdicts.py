@@ -1,0 +1,323 @@
+"""Verdicts on the embedded Reber grammar exercise, from plain data a student's code produced.
+
+Each judge takes what the grader collected by calling the student's functions (lists of
+strings, arrays of predictions) and returns a `Verdict`: the fraction of the part's marks
+earned, one or two sentences for the student, and JSON-able numbers for the record. No
+TensorFlow and no notebook here: the grader runs those elsewhere.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+
+from grader.data.reber import (
+    CHARS,
+    expected_length_stats,
+    is_grammatical,
+    is_one_substitution_from_grammatical,
+    string_to_one_hot,
+    typical_distinct_count,
+)
+from grader.judge.stats import binomial_log_p_value
+
+# An honest generator's mean length over N strings is within this many standard errors of
+# the true mean except with probability below 3e-9 for N = 300 (Chernoff bound on the exact
+# length distribution; see tests/test_reber.py).
+MEAN_LENGTH_Z = 7.0
+
+# Honest generators produce about 112 distinct strings out of 300; requiring half of the
+# typical count fails a fixed string or a handful of them. By McDiarmid's inequality (one
+# string changes the count by at most 1) an honest generator falls short with probability
+# below exp(-2 * 56**2 / 300) ~ 1e-9.
+DISTINCT_FRACTION_REQUIRED = 0.5
+
+# Checking "one letter away from a grammatical string" tries every position and letter, so
+# its cost grows with the square of the length. An honest string is longer than this with
+# probability around 1e-27, so longer ones are simply reported as implausible.
+MAX_CHECKED_LENGTH = 200
+
+# Caps on the score fraction for each kind of failure (the lowest applicable cap wins).
+_CAP_NO_VARIETY = 0.25  # a fixed string or a handful: not a random generator at all
+_CAP_WRONG_MEAN_LENGTH = 0.5  # random and grammatical, but transitions not chosen uniformly
+
+
+@dataclass
+class Verdict:
+    """The judgement of one part: score fraction, feedback for the student, plain numbers."""
+
+    fraction: float  # 0..1 of the part's marks
+    message: str  # one or two sentences for the student's report
+    details: dict[str, Any] = field(default_factory=dict)  # JSON-able numbers
+
+    @property
+    def passed(self) -> bool:
+        return self.fraction >= 1.0
+
+
+# --- generate_string ----------------------------------------------------------------------
+
+
+def judge_generated(strings: Sequence) -> Verdict:
+    """Judge N outputs of the student's `generate_string(embedded_reber_grammar)`.
+
+    Rule (the lowest applicable cap wins):
+    - every output must be a str accepted by the recognizer; otherwise the fraction is at
+      most 0.5 * (share of grammatical strings);
+    - the number of distinct strings must be at least half what an honest generator
+      typically gives for this N (about 112 for N = 300); otherwise at most 0.25;
+    - the mean length must be within 7 standard errors of the true mean (12 letters, about
+      +/- 1.4 for N = 300); otherwise at most 0.5.
+    Full marks when all three hold. Meant for N of a few hundred.
+    """
+    if not isinstance(strings, (list, tuple)) or not strings:
+        return Verdict(0.0, "generate_string produced no strings to check.", {"n": 0})
+    n = len(strings)
+    texts = [s for s in strings if isinstance(s, str)]
+    not_text = [s for s in strings if not isinstance(s, str)]
+    ungrammatical = [s for s in texts if not is_grammatical(s)]
+    n_grammatical = len(texts) - len(ungrammatical)
+
+    caps, problems = [1.0], []
+    if not_text:
+        problems.append(f"{len(not_text)} of {n} outputs are not strings, e.g. {_show(not_text[0])}.")
+    if ungrammatical:
+        problems.append(
+            f"{len(ungrammatical)} of {n} strings are not grammatical, e.g. {ungrammatical[0]!r}."
+        )
+    if n_grammatical < n:
+        caps.append(0.5 * n_grammatical / n)
+
+    n_distinct = len(set(texts))
+    distinct_required = DISTINCT_FRACTION_REQUIRED * _typical_distinct_count(n)
+    if n_distinct < distinct_required:
+        caps.append(_CAP_NO_VARIETY)
+        problems.append(
+            f"Only {_plural(n_distinct, 'distinct string')} among {n} (a random generator gives about "
+            f"{_typical_distinct_count(n):.0f}): transitions must be chosen at random."
+        )
+
+    true_mean, true_std = expected_length_stats()
+    tolerance = MEAN_LENGTH_Z * true_std / math.sqrt(n)
+    mean_length = float(np.mean([len(s) for s in texts])) if texts else 0.0
+    if abs(mean_length - true_mean) > tolerance:
+        caps.append(_CAP_WRONG_MEAN_LENGTH)
+        problems.append(
+            f"The mean length is {mean_length:.2f} but should be {true_mean:.0f} +/- {tolerance:.2f} "
+            f"for {n} strings: each transition must be chosen uniformly."
+        )
+
+    details = {
+        "n": n,
+        "n_not_str": len(not_text),
+        "n_ungrammatical": len(ungrammatical),
+        "n_distinct": n_distinct,
+        "n_distinct_required": distinct_required,
+        "mean_length": mean_length,
+        "expected_mean_length": true_mean,
+        "mean_length_tolerance": tolerance,
+    }
+    if not problems:
+        message = (
+            f"All {n} strings are grammatical and vary like the grammar's "
+            f"({n_distinct} distinct, mean length {mean_length:.1f})."
+        )
+        return Verdict(1.0, message, details)
+    return Verdict(min(caps), " ".join(problems[:2]), details)
+
+
+@functools.lru_cache(maxsize=64)
+def _typical_distinct_count(n: int) -> float:
+    # Cached: it samples 20 * n strings, and the grader asks for the same n for every student.
+    return typical_distinct_count(n)
+
+
+# --- generate_corrupted_string ------------------------------------------------------------
+
+
+def judge_corrupted(strings: Sequence) -> Verdict:
+    """Judge N outputs of the student's `generate_corrupted_string(embedded_reber_grammar)`.
+
+    Each output must be a str of letters from BEPSTVX, not grammatical, and one letter
+    substitution away from a grammatical string. The fraction is the share of outputs that
+    are right, capped at 0.25 when all outputs (two or more) are identical.
+    """
+    if not isinstance(strings, (list, tuple)) or not strings:
+        return Verdict(0.0, "generate_corrupted_string produced no strings to check.", {"n": 0})
+    n = len(strings)
+    found = {fault: [] for fault in _CORRUPTION_FAULTS}  # fault -> outputs whose first fault it is
+    for s in strings:
+        fault = _corruption_fault(s)
+        if fault:
+            found[fault].append(s)
+    n_wrong = sum(len(outputs) for outputs in found.values())
+    n_distinct = len({s for s in strings if isinstance(s, str)})
+
+    problems = [
+        f"{len(outputs)} of {n} outputs {_CORRUPTION_FAULTS[fault]}, e.g. {_show(outputs[0])}."
+        for fault, outputs in found.items()
+        if outputs
+    ]
+    fraction = (n - n_wrong) / n
+    if n > 1 and len(set(map(repr, strings))) == 1:
+        fraction = min(fraction, _CAP_NO_VARIETY)
+        problems.append(f"All {n} outputs are the same, {_show(strings[0])}: corruptions must be random.")
+
+    details = {"n": n, "n_wrong": n_wrong, "n_distinct": n_distinct}
+    details.update({f"n_{fault}": len(outputs) for fault, outputs in found.items()})
+    if not problems:
+        message = f"All {n} strings are ungrammatical and one letter away from a grammatical string."
+        return Verdict(1.0, message, details)
+    return Verdict(fraction, " ".join(problems[:2]), details)
+
+
+# What can be wrong with a supposedly corrupted string, in the order it is checked.
+_CORRUPTION_FAULTS = {
+    "not_str": "are not strings",
+    "foreign_letters": f"contain letters outside {CHARS}",
+    "too_long": f"are longer than {MAX_CHECKED_LENGTH} letters",
+    "grammatical": "are still grammatical",
+    "not_one_substitution": "are more than one letter away from any grammatical string",
+}
+
+
+def _corruption_fault(s: Any) -> str | None:
+    """The key of the first thing wrong with one supposedly corrupted string, or None."""
+    if not isinstance(s, str):
+        return "not_str"
+    if set(s) - set(CHARS):
+        return "foreign_letters"
+    if len(s) > MAX_CHECKED_LENGTH:
+        return "too_long"
+    if is_grammatical(s):
+        return "grammatical"
+    if not is_one_substitution_from_grammatical(s):
+        return "not_one_substitution"
+    return None
+
+
+# --- string_to_one_hot --------------------------------------------------------------------
+
+
+def judge_one_hot(cases: Sequence[tuple[str, int]], outputs: Sequence) -> Verdict:
+    """Judge the student's `string_to_one_hot(string, n_steps)` outputs, one per (string, n_steps) case.
+
+    Each output (array or nested list) must equal the trusted encoding: shape (n_steps, 7),
+    one-hot rows in the order BEPSTVX, zero rows after the string. The fraction is the share
+    of cases that are right; the message describes the first wrong one.
+    """
+    if len(outputs) != len(cases):
+        return Verdict(0.0, f"Expected {len(cases)} encodings but got {len(outputs)}.", {"n": len(cases)})
+    wrong = []
+    for (string, n_steps), output in zip(cases, outputs):
+        problem = _one_hot_problem(string, n_steps, output)
+        if problem:
+            wrong.append(problem)
+    n = len(cases)
+    details = {"n": n, "n_wrong": len(wrong)}
+    if not wrong:
+        return Verdict(1.0, f"All {n} encodings match.", details)
+    return Verdict((n - len(wrong)) / n, f"{len(wrong)} of {n} encodings are wrong; {wrong[0]}", details)
+
+
+def _one_hot_problem(string: str, n_steps: int, output: Any) -> str | None:
+    """What is wrong with one encoding, as a sentence, or None if it is right."""
+    expected = string_to_one_hot(string, n_steps)
+    case = f"for {string!r} with n_steps={n_steps}"
+    try:
+        actual = np.asarray(output, dtype=np.float64)
+    except (TypeError, ValueError):
+        return f"{case} the output is not a numeric array ({type(output).__name__})."
+    if actual.shape != expected.shape:
+        return f"{case} the shape should be {expected.shape} but is {actual.shape}."
+    if np.array_equal(actual, expected):
+        return None
+    row = int(np.argwhere(np.any(actual != expected, axis=1))[0, 0])
+    shown = np.array2string(actual[row], precision=2, separator=", ")
+    if row < len(string):
+        return f"{case} row {row} should encode {string[row]!r} as {_as_ints(expected[row])} but is {shown}."
+    return f"{case} row {row} (after the end of the string) should be all zeros but is {shown}."
+
+
+def _as_ints(row: np.ndarray) -> str:
+    return "[" + ", ".join(str(int(v)) for v in row) + "]"
+
+
+# --- the trained classifier ---------------------------------------------------------------
+
+
+def judge_classifier(probabilities: Any, labels: Any, alpha: float = 0.001) -> Verdict:
+    """Judge the student's model from its predicted probabilities on `evaluation_set` strings.
+
+    A prediction >= 0.5 means "grammatical". Passes (fraction 1.0) when the accuracy is
+    above chance by an exact one-sided binomial test against 50% at level `alpha`; else 0.0.
+    Predictions must have shape (N, 1) or (N,), contain no NaN or infinity, and lie in
+    [0, 1] (probabilities, e.g. from a sigmoid output, not logits).
+    """
+    truth = np.asarray(labels).reshape(-1)
+    n = len(truth)
+    rejection = _prediction_problem(probabilities, n)
+    if rejection:
+        return Verdict(0.0, rejection, {"n": n})
+    predicted = np.asarray(probabilities, dtype=np.float64).reshape(-1) >= 0.5
+    correct = int(np.sum(predicted == (truth == 1)))
+    accuracy = correct / n
+    log_p_value = binomial_log_p_value(correct, n)  # in logs: a good model's p underflows to 0
+    p_value = math.exp(log_p_value)
+    log10_p_value = log_p_value / math.log(10)
+    details = {
+        "n": n,
+        "correct": correct,
+        "accuracy": accuracy,
+        "p_value": p_value,
+        "log10_p_value": log10_p_value,
+        "alpha": alpha,
+    }
+    summary = f"accuracy {accuracy:.1%} on {n} fresh strings"
+    p_text = _format_p(p_value, log10_p_value)
+    if p_value < alpha:
+        return Verdict(1.0, f"{summary} ({p_text} against chance): above chance.", details)
+    return Verdict(0.0, f"{summary}, {p_text}: not above chance (needs p < {alpha:g}).", details)
+
+
+def _prediction_problem(probabilities: Any, n: int) -> str | None:
+    """Why the predictions cannot be judged, as a sentence, or None if they can."""
+    try:
+        values = np.asarray(probabilities, dtype=np.float64)
+    except (TypeError, ValueError):
+        return f"The predictions are not a numeric array ({type(probabilities).__name__})."
+    if n == 0:
+        return "There are no strings to judge the predictions on."
+    if values.shape not in {(n,), (n, 1)}:
+        return f"The predictions should have shape ({n}, 1) or ({n},) but have shape {values.shape}."
+    n_nan = int(np.sum(~np.isfinite(values)))
+    if n_nan:
+        return f"{n_nan} of {n} predictions are NaN or infinite: the model did not train properly."
+    if values.min() < 0.0 or values.max() > 1.0:
+        return (
+            f"The predictions range from {values.min():.3g} to {values.max():.3g} but should be "
+            "probabilities in [0, 1] (does the model end with a sigmoid?)."
+        )
+    return None
+
+
+def _format_p(p_value: float, log10_p_value: float) -> str:
+    if p_value == 0.0:  # below the smallest double: only its logarithm says how small
+        return f"p < 1e{math.ceil(log10_p_value)}"
+    return f"p = {p_value:.2g}"
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def _show(value: Any) -> str:
+    """A short quotation of a student's output for a message: repr, plus the type if not a str."""
+    text = repr(value)
+    if len(text) > 60:
+        text = text[:57] + "..."
+    return text if isinstance(value, str) else f"{text} ({type(value).__name__})"

@@ -1,0 +1,1 @@
+"""Reading notebooks without running them: cells as Python, static answers, matching."""

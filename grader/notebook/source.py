@@ -1,0 +1,29 @@
+"""Cell source as Python: IPython syntax (magics, `!cmd`) turned into plain Python first."""
+
+from __future__ import annotations
+
+import ast
+from functools import lru_cache
+
+
+@lru_cache(maxsize=1)
+def _transformer():
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    return TransformerManager()
+
+
+def as_python(source: str) -> str:
+    """The cell's source with IPython-only syntax rewritten to Python calls."""
+    try:
+        return _transformer().transform_cell(source)
+    except Exception:  # a broken cell stays as written; parsing reports it
+        return source
+
+
+def parse_cell(source: str) -> ast.Module | None:
+    """The cell's top-level AST, or None when the cell is not valid Python."""
+    try:
+        return ast.parse(as_python(source))
+    except (SyntaxError, ValueError):
+        return None

@@ -1,0 +1,96 @@
+"""What flows between the grading stages, and its one JSON form.
+
+A `Report` is what the grader knows about one student's notebook for one assignment; the
+reports package renders it (JSON, HTML, gradebook, summary), and only `Report.to_json` /
+`Report.from_json` define its serialised form (schema: grader/report/schema.json).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Status = Literal["passed", "failed", "error"]
+
+
+@dataclass
+class PartResult:
+    """One check of an item: an MC answer, a function, a model file..."""
+
+    label: str  # what was checked, e.g. "answer_q1", "mlp_forward", "mnist_model.keras"
+    score: float
+    max_score: float
+    status: Status
+    feedback: str  # one or two sentences: what was found, and what was expected
+    details: dict[str, Any] = field(default_factory=dict)  # plain data, e.g. accuracy, n, p
+
+
+@dataclass
+class ItemResult:
+    id: str  # "ch10.q1"
+    title: str
+    parts: list[PartResult]
+
+    @property
+    def score(self) -> float:
+        return round(sum(p.score for p in self.parts), 4)
+
+    @property
+    def max_score(self) -> float:
+        return sum(p.max_score for p in self.parts)
+
+    @property
+    def status(self) -> Status:
+        if any(p.status == "error" for p in self.parts):
+            return "error"
+        return "passed" if all(p.status == "passed" for p in self.parts) else "failed"
+
+    @property
+    def feedback(self) -> str:
+        return " ".join(f"{p.label}: {p.feedback}" for p in self.parts)
+
+
+@dataclass
+class Submission:
+    """One notebook of one student, as found in the submissions folder."""
+
+    student: str
+    assignment: str  # "ch10"; "" when it could not be matched
+    path: str  # the notebook's path
+    folder: str  # the student's folder
+    sha256: str = ""
+    note: str = ""  # how it was matched, or why it could not be
+
+
+@dataclass
+class Report:
+    student: str
+    assignment: str
+    score: float
+    max_score: float
+    items: list[ItemResult]
+    submission_sha256: str
+    grader_version: str
+    graded_at: str  # ISO 8601, UTC
+    seed: int
+    sandbox: str = "bubblewrap"  # or "none" when run unsandboxed on request
+    data: dict[str, str] = field(default_factory=dict)  # e.g. {"mnist": "<sha256> (bundled)"}
+    problems: list[str] = field(default_factory=list)  # notebook-level: timeouts, dead kernel...
+    duration_s: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        for raw, item in zip(data["items"], self.items):
+            raw.update(
+                score=item.score, max_score=item.max_score, status=item.status, feedback=item.feedback
+            )
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Report":
+        data = dict(data)
+        items = []
+        for raw in data.pop("items"):
+            parts = [PartResult(**p) for p in raw["parts"]]
+            items.append(ItemResult(raw["id"], raw["title"], parts))
+        return cls(items=items, **data)

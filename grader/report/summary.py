@@ -1,0 +1,150 @@
+"""summary.md: class size, score statistics per assignment and item, and who could not be graded."""
+
+from __future__ import annotations
+
+import os
+import re
+import statistics
+from dataclasses import dataclass
+from pathlib import Path
+
+from grader.records import Report
+from grader.report.files import atomic_write_text
+from grader.report.gradebook import format_number, latest_reports
+
+
+@dataclass(frozen=True)
+class Stats:
+    mean: float
+    median: float
+    min: float
+    max: float
+
+    @classmethod
+    def of(cls, values: list[float]) -> "Stats":
+        return cls(statistics.fmean(values), statistics.median(values), min(values), max(values))
+
+
+@dataclass(frozen=True)
+class ItemSummary:
+    item: str  # "ch10.q1"
+    title: str
+    max_score: float
+    graded: int
+    score: Stats
+
+
+@dataclass(frozen=True)
+class AssignmentSummary:
+    assignment: str
+    graded: int  # reports of different students
+    max_score: float
+    score: Stats
+    percent: Stats  # of each report's own max score
+    items: list[ItemSummary]
+
+
+def summary_rows(reports: list[Report]) -> list[AssignmentSummary]:
+    """The numbers of summary.md, one entry per assignment (sorted), for printing as a table."""
+    by_assignment: dict[str, list[Report]] = {}
+    for report in latest_reports(reports).values():
+        by_assignment.setdefault(report.assignment, []).append(report)
+
+    rows = []
+    for assignment in sorted(by_assignment):
+        graded = by_assignment[assignment]
+        item_scores: dict[str, list[float]] = {}
+        item_info: dict[str, tuple[str, float]] = {}
+        for report in graded:
+            for item in report.items:
+                item_scores.setdefault(item.id, []).append(item.score)
+                item_info.setdefault(item.id, (item.title, item.max_score))
+        items = [
+            ItemSummary(item_id, *item_info[item_id], len(scores), Stats.of(scores))
+            for item_id, scores in item_scores.items()
+        ]
+        percents = [100 * r.score / r.max_score if r.max_score else 0.0 for r in graded]
+        rows.append(
+            AssignmentSummary(
+                assignment,
+                len(graded),
+                max(r.max_score for r in graded),
+                Stats.of([r.score for r in graded]),
+                Stats.of(percents),
+                items,
+            )
+        )
+    return rows
+
+
+def _md(text: str) -> str:
+    """Student-given text made inert in Markdown (and in table cells)."""
+    text = " ".join(str(text).split())
+    return re.sub(r"([\\`*_{}\[\]<>()#+!|~])", r"\\\1", text) or "(empty)"
+
+
+def _stats_cells(stats: Stats, suffix: str = "") -> str:
+    numbers = (stats.mean, stats.median, stats.min, stats.max)
+    return " | ".join(format_number(round(n, 2)) + suffix for n in numbers)
+
+
+def _assignment_section(row: AssignmentSummary, class_size: int) -> list[str]:
+    lines = [
+        f"## {_md(row.assignment or '(unmatched)')}",
+        "",
+        f"Graded: {row.graded} of {class_size} students. Maximum score: {format_number(row.max_score)}.",
+        "",
+        "| | Mean | Median | Min | Max |",
+        "| --- | ---: | ---: | ---: | ---: |",
+        f"| Score | {_stats_cells(row.score)} |",
+        f"| % of max | {_stats_cells(row.percent, '%')} |",
+        "",
+        "| Item | Title | Max | Graded | Mean | Median | Min | Max |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for item in row.items:
+        lines.append(
+            f"| {_md(item.item)} | {_md(item.title)} | {format_number(item.max_score)} "
+            f"| {item.graded} | {_stats_cells(item.score)} |"
+        )
+    return lines + [""]
+
+
+def _problem_lines(reports: list[Report], ungraded: list[tuple[str, str]]) -> list[str]:
+    lines = [f"- {_md(student)}: {_md(reason)}" for student, reason in sorted(ungraded)]
+    for r in sorted(reports, key=lambda r: (r.student, r.assignment)):
+        if r.problems:
+            scored = f"scored {format_number(r.score)} / {format_number(r.max_score)}"
+            lines.append(
+                f"- {_md(r.student)}, {_md(r.assignment)} ({scored}): "
+                + "; ".join(_md(p) for p in r.problems)
+            )
+    return lines
+
+
+def summary_markdown(reports: list[Report], ungraded: list[tuple[str, str]]) -> str:
+    reports = list(latest_reports(reports).values())
+    students = {r.student for r in reports} | {student for student, _ in ungraded}
+    lines = ["# Grading summary", "", f"Class size: {len(students)} students.", ""]
+
+    unsandboxed = sorted({r.student for r in reports if r.sandbox == "none"})
+    if unsandboxed:
+        lines += [
+            f"**Note:** {len(unsandboxed)} student(s) were graded without a sandbox: "
+            + ", ".join(_md(s) for s in unsandboxed)
+            + ".",
+            "",
+        ]
+
+    for row in summary_rows(reports):
+        lines += _assignment_section(row, len(students))
+
+    lines += ["## Could not be graded", ""]
+    lines += _problem_lines(reports, ungraded) or ["None."]
+    return "\n".join(lines) + "\n"
+
+
+def write_summary(
+    out: str | os.PathLike, reports: list[Report], ungraded: list[tuple[str, str]]
+) -> Path:
+    return atomic_write_text(Path(out) / "summary.md", summary_markdown(reports, ungraded))

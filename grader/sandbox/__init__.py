@@ -1,0 +1,1 @@
+"""Running untrusted code: bubblewrap sandboxes, resource limits, kernels, the model evaluator."""

@@ -1,0 +1,145 @@
+"""The bubblewrap command line: what a sandbox sees, and nothing else.
+
+Inside: a read-only system (/usr and the Python installation), the grader's `inside` code,
+the files named by `Mount`s, private /tmp and home, no network (only `lo`), its own PID, IPC and
+user namespaces. Outside it as a whole: a cgroup for memory and processes.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import grader
+
+HOME = "/home/student"
+WORK = f"{HOME}/work"
+PACKAGE_ROOT = "/opt/homl"  # holds the read-only copy of the `grader` package
+IO = "/io"  # exchange folder between the grader and the sandbox
+
+GRADER_PACKAGE = Path(grader.__file__).resolve().parent
+
+
+@dataclass(frozen=True)
+class Mount:
+    source: Path
+    target: str
+    writable: bool = False
+
+
+@dataclass
+class SandboxSpec:
+    """What one sandboxed process gets."""
+
+    mounts: list[Mount] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
+    chdir: str = HOME
+    tmp_mb: int = 1024
+
+
+@functools.lru_cache(maxsize=1)
+def available() -> str | None:
+    """None when bubblewrap runs here, else why not (with how to install it)."""
+    exe = shutil.which("bwrap")
+    if exe is None:
+        return "bubblewrap is not installed (Debian/Ubuntu: sudo apt-get install bubblewrap)"
+    probe = subprocess.run(
+        [exe, "--unshare-all", "--die-with-parent", "--ro-bind", "/", "/", "true"],
+        capture_output=True,
+        text=True,
+    )
+    if probe.returncode != 0:
+        return f"bubblewrap cannot create a sandbox here: {probe.stderr.strip()}"
+    return None
+
+
+def _python_roots() -> list[Path]:
+    """Folders of the Python installation the kernel needs, read-only."""
+    roots = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve()}
+    for entry in sys.path:
+        path = Path(entry or ".").resolve()
+        if path.is_dir() and ("site-packages" in path.parts or "dist-packages" in path.parts):
+            roots.add(path)
+    # keep only the outermost folders
+    return sorted(r for r in roots if not any(o != r and o in r.parents for o in roots))
+
+
+def _system_args() -> list[str]:
+    args = ["--ro-bind", "/usr", "/usr"]
+    for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
+        path = Path("/") / name
+        if path.is_symlink():
+            args += ["--symlink", os.readlink(path), f"/{name}"]
+        elif path.is_dir():
+            args += ["--ro-bind", str(path), f"/{name}"]
+    for name in ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "alternatives", "mime.types"):
+        args += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
+    for root in _python_roots():
+        if not str(root).startswith("/usr/"):
+            args += ["--ro-bind", str(root), str(root)]
+    return args
+
+
+def base_env(threads: int) -> dict[str, str]:
+    """Environment of every sandboxed process: nothing inherited from the grader's."""
+    n = str(threads)
+    return {
+        "HOME": HOME,
+        "USER": "student",
+        "LOGNAME": "student",
+        "LANG": "C.UTF-8",
+        "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
+        "PYTHONPATH": PACKAGE_ROOT,
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "MPLBACKEND": "Agg",
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "OMP_NUM_THREADS": n,
+        "OPENBLAS_NUM_THREADS": n,
+        "MKL_NUM_THREADS": n,
+        "TF_NUM_INTRAOP_THREADS": n,
+        "TF_NUM_INTEROP_THREADS": n,
+    }
+
+
+def bwrap_argv(spec: SandboxSpec) -> list[str]:
+    """bwrap and its options; append the command to run inside."""
+    args = [
+        shutil.which("bwrap") or "bwrap",
+        "--unshare-all",  # network, pid, ipc, uts, user, cgroup namespaces
+        "--die-with-parent",
+        "--new-session",
+        "--uid", "65534", "--gid", "65534",
+        "--hostname", "sandbox",
+        "--clearenv",
+    ]
+    args += _system_args()
+    args += ["--proc", "/proc", "--dev", "/dev"]
+    args += ["--size", str(spec.tmp_mb * 2**20), "--tmpfs", "/tmp"]
+    args += ["--size", str(spec.tmp_mb * 2**20), "--tmpfs", HOME]
+    if any(root in GRADER_PACKAGE.parents for root in _python_roots()):
+        # an installed (not editable) grader sits in site-packages with the bundled MNIST test
+        # labels: hide it
+        args += ["--tmpfs", str(GRADER_PACKAGE)]
+    # only the code meant to run inside, never the judge, the data or the reports code
+    args += ["--ro-bind", str(GRADER_PACKAGE / "__init__.py"), f"{PACKAGE_ROOT}/grader/__init__.py"]
+    args += ["--ro-bind", str(GRADER_PACKAGE / "inside"), f"{PACKAGE_ROOT}/grader/inside"]
+    for mount in spec.mounts:
+        flag = "--bind" if mount.writable else "--ro-bind"
+        args += [flag, str(mount.source), mount.target]
+    for key, value in spec.env.items():
+        args += ["--setenv", key, value]
+    args += ["--chdir", spec.chdir, "--"]
+    return args
+
+
+def in_cgroup(argv: list[str], procs_files: list[str]) -> list[str]:
+    """Prefix that moves the process into the cgroup before it runs `argv` (inherited by children)."""
+    if not procs_files:
+        return argv
+    joins = " && ".join(f'echo $$ > "{p}"' for p in procs_files)
+    return ["/bin/sh", "-c", f'{joins} && exec "$@"', "sh", *argv]

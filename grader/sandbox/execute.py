@@ -1,0 +1,201 @@
+"""Run a notebook's cells in a fresh kernel, with limits, and say what happened to each cell.
+
+A cell that times out is interrupted and the next cells still run, so a hang in q9 does not
+zero q7. A dead kernel stops the run; what ran before it, and everything read statically, is
+still graded. Outputs are capped per cell so a notebook that prints gigabytes stays readable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import DeadKernelError
+
+from grader.sandbox.cgroup import Cgroup, supported as cgroups_supported
+from grader.sandbox.kernel import KernelPlan, kernel_manager
+
+TIMEOUT_ENAME = "CellTimeout"
+
+
+@dataclass
+class ExtraCell:
+    """Code the grader runs after the notebook, in the same kernel (a probe, a re-run)."""
+
+    name: str
+    source: str
+    timeout: float
+
+
+@dataclass
+class Execution:
+    notebook: object  # the executed notebook (extra cells removed)
+    ran: list[int] = field(default_factory=list)  # indices of cells that ran
+    timed_out: list[int] = field(default_factory=list)
+    errors: dict[int, str] = field(default_factory=dict)  # cell index -> "NameError: ..."
+    skipped: list[int] = field(default_factory=list)  # never ran (time used up, kernel dead)
+    kernel_died: str | None = None
+    out_of_memory: bool = False
+    extra: dict[str, dict] = field(default_factory=dict)  # name -> {"ran", "timed_out", "error", "outputs"}
+    limits_enforced: bool = True  # memory/process limits (cgroups) were in force
+    duration_s: float = 0.0
+
+    def problems(self) -> list[str]:
+        """Notebook-level problems, one sentence each, for the report."""
+        said = []
+        if self.timed_out:
+            cells = ", ".join(str(i + 1) for i in self.timed_out)
+            said.append(f"Cell(s) {cells} ran past the time limit and were interrupted.")
+        if self.kernel_died:
+            said.append(self.kernel_died)
+        if self.skipped:
+            cells = ", ".join(str(i + 1) for i in self.skipped[:20])
+            more = "…" if len(self.skipped) > 20 else ""
+            said.append(f"Cell(s) {cells}{more} did not run.")
+        return said
+
+
+class _LimitedClient(NotebookClient):
+    """NotebookClient that records timeouts and keeps only so much output per cell."""
+
+    def __init__(self, *args, output_chars: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.output_chars = output_chars
+        self._kept: dict[int, int] = {}
+        self.timeouts: set[int] = set()
+        self.current_index = -1
+
+    async def _async_handle_timeout(self, timeout, cell=None):
+        self.timeouts.add(self.current_index)
+        return await super()._async_handle_timeout(timeout, cell)
+
+    def output(self, outs, msg, display_id, cell_index):
+        size = len(str(msg.get("content", "")))
+        kept = self._kept.get(cell_index, 0)
+        if kept > self.output_chars:
+            return None
+        self._kept[cell_index] = kept + size
+        if kept + size > self.output_chars:
+            note = nbformat.v4.new_output(
+                "stream", name="stderr", text=f"\n[output cut at {self.output_chars:,} characters by the grader]\n"
+            )
+            outs.append(note)
+            return note
+        return super().output(outs, msg, display_id, cell_index)
+
+
+def _first_error(cell) -> str | None:
+    for out in cell.get("outputs", []):
+        if out.get("output_type") == "error":
+            return f"{out.get('ename', 'Error')}: {out.get('evalue', '')}"[:500]
+    return None
+
+
+def run_notebook(nb, plan: KernelPlan, extra: list[ExtraCell] = ()) -> Execution:
+    """Execute every code cell of `nb` (a copy is run), then the extra cells."""
+    nb = copy.deepcopy(nb)
+    code_cells = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
+    first_extra = len(nb.cells)
+    for cell in extra:
+        nb.cells.append(nbformat.v4.new_code_cell(cell.source))
+    limits = plan.limits
+    cgroup = Cgroup(limits.memory_mb, limits.max_processes) if plan.sandboxed and cgroups_supported() else None
+    km = kernel_manager(plan, cgroup)
+    started = time.monotonic()
+    deadline = started + limits.notebook_timeout
+    client = _LimitedClient(
+        nb,
+        km=km,
+        timeout=int(limits.cell_timeout),
+        allow_errors=True,
+        interrupt_on_timeout=True,
+        error_on_timeout={"ename": TIMEOUT_ENAME, "evalue": "the cell ran past the time limit"},
+        startup_timeout=60,
+        iopub_timeout=2,
+        record_timing=False,
+        shutdown_kernel="immediate",
+        output_chars=limits.output_chars,
+        resources={"metadata": {"path": str(plan.workdir)}},
+    )
+    result = Execution(notebook=None, limits_enforced=cgroup is not None and cgroup.active)
+    order = code_cells + list(range(first_extra, len(nb.cells)))
+    async def run_cells() -> None:
+        async with client.async_setup_kernel():
+            for position, index in enumerate(order):
+                remaining = deadline - time.monotonic()
+                is_extra = index >= first_extra
+                budget = extra[index - first_extra].timeout if is_extra else limits.cell_timeout
+                if remaining <= 1:
+                    result.skipped.extend(i for i in order[position:] if i < first_extra)
+                    break
+                client.timeout = max(1, int(min(budget, remaining)))
+                client.current_index = index
+                try:
+                    await client.async_execute_cell(nb.cells[index], index)
+                except DeadKernelError:
+                    result.kernel_died = _death_message(index, first_extra, extra, cgroup)
+                    result.skipped.extend(i for i in order[position + 1:] if i < first_extra)
+                    if is_extra:
+                        result.extra[extra[index - first_extra].name] = {"ran": False, "error": "kernel died"}
+                    break
+                error = _first_error(nb.cells[index])
+                if is_extra:
+                    result.extra[extra[index - first_extra].name] = {
+                        "ran": True,
+                        "timed_out": index in client.timeouts,
+                        "error": error,
+                        "outputs": nb.cells[index].outputs,
+                    }
+                else:
+                    result.ran.append(index)
+                    if index in client.timeouts:
+                        result.timed_out.append(index)
+                    elif error:
+                        result.errors[index] = error
+
+    try:
+        # one event loop for the whole run: the kernel client's sockets belong to it
+        asyncio.run(run_cells())
+    except Exception as exc:  # the kernel did not start, or died between cells
+        if result.kernel_died is None:
+            result.kernel_died = f"The kernel failed: {type(exc).__name__}: {str(exc)[:300]}"
+        done = set(result.ran)
+        result.skipped = sorted(set(result.skipped) | {i for i in code_cells if i not in done})
+    finally:
+        if cgroup is not None:
+            result.out_of_memory = cgroup.oom_killed()
+            cgroup.remove()
+    if result.out_of_memory and result.kernel_died:
+        result.kernel_died += f" It ran out of memory (limit {limits.memory_mb} MB)."
+    nb.cells = nb.cells[:first_extra]
+    result.notebook = nb
+    result.duration_s = round(time.monotonic() - started, 2)
+    return result
+
+
+def _death_message(index, first_extra, extra, cgroup) -> str:
+    where = (
+        f"the grader's {extra[index - first_extra].name} step"
+        if index >= first_extra
+        else f"cell {index + 1}"
+    )
+    message = f"The kernel died while running {where}."
+    if cgroup is not None and cgroup.oom_killed():
+        message = f"The kernel died while running {where}: out of memory."
+    return message
+
+
+def workdir_size(path: Path) -> int:
+    total = 0
+    for p in Path(path).rglob("*"):
+        try:
+            if p.is_file() and not p.is_symlink():
+                total += p.stat().st_size
+        except OSError:
+            pass
+    return total
