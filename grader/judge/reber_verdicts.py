@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import numpy as np
@@ -23,6 +22,7 @@ from grader.data.reber import (
     string_to_one_hot,
     typical_distinct_count,
 )
+from grader.judge.verdict import Verdict
 from grader.judge.stats import binomial_log_p_value
 
 # An honest generator's mean length over N strings is within this many standard errors of
@@ -44,19 +44,6 @@ MAX_CHECKED_LENGTH = 200
 # Caps on the score fraction for each kind of failure (the lowest applicable cap wins).
 _CAP_NO_VARIETY = 0.25  # a fixed string or a handful: not a random generator at all
 _CAP_WRONG_MEAN_LENGTH = 0.5  # random and grammatical, but transitions not chosen uniformly
-
-
-@dataclass
-class Verdict:
-    """The judgement of one part: score fraction, feedback for the student, plain numbers."""
-
-    fraction: float  # 0..1 of the part's marks
-    message: str  # one or two sentences for the student's report
-    details: dict[str, Any] = field(default_factory=dict)  # JSON-able numbers
-
-    @property
-    def passed(self) -> bool:
-        return self.fraction >= 1.0
 
 
 # --- generate_string ----------------------------------------------------------------------

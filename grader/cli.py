@@ -1,0 +1,138 @@
+"""The `grade` command: a thin layer over the pipeline, assign and data packages."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from grader.data.commands import data
+from grader.sandbox.limits import Limits
+
+DEFAULTS = Limits()
+
+
+class _GradeGroup(click.Group):
+    """`grade SUBMISSIONS` grades a class; other first words are subcommands."""
+
+    def parse_args(self, ctx, args):
+        if args and args[0] not in self.commands and not args[0].startswith("-"):
+            args = ["submissions", *args]
+        return super().parse_args(ctx, args)
+
+
+@click.group(cls=_GradeGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="homl-grader")
+def main() -> None:
+    """Grade Hands-On Machine Learning ch10/ch14 notebooks in a sandbox.
+
+    \b
+    grade SUBMISSIONS/        grade a class (SUBMISSIONS/<student>/ch10.ipynb ...)
+    grade assign              regenerate assignments/ from solutions/
+    grade data status         show the MNIST copy the grader uses
+    """
+
+
+def _parse_thresholds(values: tuple[str, ...]) -> dict[str, float]:
+    thresholds = {}
+    for value in values:
+        check, sep, number = value.partition("=")
+        try:
+            thresholds[check] = float(number)
+            if not sep or not 0 < thresholds[check] <= 1:
+                raise ValueError
+        except ValueError:
+            raise click.BadParameter(f"{value!r}: use CHECK=ACCURACY, e.g. mnist_dense=0.97") from None
+    return thresholds
+
+
+@main.command("submissions")
+@click.argument("submissions", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Report folder.  [default: grade-reports/ beside SUBMISSIONS]")
+@click.option("-j", "--jobs", type=click.IntRange(1, 64), default=None, help="Submissions graded at once.  [default: number of cores]")
+@click.option("--seed", type=int, default=None, help="Seed for the grader's inputs.  [default: new each run]")
+@click.option("--sandbox", type=click.Choice(["bubblewrap", "none"]), default="bubblewrap", show_default=True, help="'none' runs student code unsandboxed: only for trusted notebooks.")
+@click.option("--solutions", type=click.Path(exists=True, file_okay=False, path_type=Path), help="Folder of solution notebooks (the answer keys).  [default: ./solutions]")
+@click.option("--cell-timeout", type=float, default=DEFAULTS.cell_timeout, show_default=True, help="Seconds per cell before it is interrupted.")
+@click.option("--notebook-timeout", type=float, default=DEFAULTS.notebook_timeout, show_default=True, help="Seconds per notebook, grader's probes included.")
+@click.option("--memory-mb", type=int, default=DEFAULTS.memory_mb, show_default=True, help="Memory per notebook sandbox.")
+@click.option("--max-processes", type=int, default=DEFAULTS.max_processes, show_default=True, help="Processes and threads per sandbox.")
+@click.option("--threads", type=int, default=DEFAULTS.threads, show_default=True, help="CPU threads per notebook (TensorFlow, BLAS).")
+@click.option("--threshold", "thresholds", multiple=True, metavar="CHECK=ACC", help="Accuracy for full marks, e.g. mnist_dense=0.97 (checks: mnist_dense, mnist_rnn).")
+@click.option("--alpha", type=float, default=0.001, show_default=True, help="Significance level of the Reber model's test against chance.")
+def grade_submissions(submissions, out, jobs, seed, sandbox, solutions, cell_timeout, notebook_timeout, memory_mb, max_processes, threads, thresholds, alpha):
+    """Grade every SUBMISSIONS/<student>/ notebook and write reports."""
+    from grader.pipeline.run_class import OutputBusy, grade_class
+    from grader.pipeline.setup import run_settings
+    from grader.sandbox import bwrap
+    from grader.ui import ClassProgress, print_class_summary
+
+    sandboxed = sandbox == "bubblewrap"
+    if sandboxed and (why := bwrap.available()):
+        raise click.ClickException(
+            f"{why}.\nThe grader will not run student code without a sandbox. Install bubblewrap, "
+            "or pass --sandbox none to run trusted notebooks unsandboxed."
+        )
+    if not sandboxed:
+        click.secho("WARNING: --sandbox none: student code runs unsandboxed, with your permissions.", fg="red", err=True)
+    out = out or submissions.resolve().parent / "grade-reports"
+    limits = Limits(
+        cell_timeout=cell_timeout,
+        notebook_timeout=notebook_timeout,
+        memory_mb=memory_mb,
+        max_processes=max_processes,
+        threads=threads,
+    )
+    try:
+        settings = run_settings(solutions, limits, sandboxed, seed, _parse_thresholds(thresholds), alpha)
+    except (FileNotFoundError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    jobs = jobs or max(1, os.cpu_count() or 1)
+    progress = ClassProgress(sys.stderr.isatty())
+    started = time.monotonic()
+    try:
+        with progress:
+            run = grade_class(submissions, out, settings, jobs, progress.start, progress.done)
+    except OutputBusy as exc:
+        raise click.ClickException(str(exc)) from None
+    print_class_summary(run, out, time.monotonic() - started)
+    if run.interrupted:
+        sys.exit(130)
+
+
+@main.command("assign")
+@click.option("--solutions", type=click.Path(exists=True, file_okay=False, path_type=Path), default=Path("solutions"), show_default=True, help="Solution notebooks to generate from.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("assignments"), show_default=True, help="Where the student notebooks go.")
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 if anything is out of date.")
+def assign(solutions, out, check):
+    """Generate student notebooks (and the keyless specs) from the solutions."""
+    from grader.assign.generate import generate, stale
+    from grader.assign.spec import PUBLIC_SPECS, SpecError
+    from grader.report.files import atomic_write_text
+
+    try:
+        files = generate(solutions, out, PUBLIC_SPECS)
+    except SpecError as exc:
+        raise click.ClickException(f"solutions: {exc}") from None
+    outdated = stale(files)
+    if check:
+        for path in outdated:
+            click.echo(f"out of date: {path}")
+        if outdated:
+            raise click.ClickException("run `grade assign` to regenerate")
+        click.echo(f"{len(files)} files up to date")
+        return
+    for path in outdated:
+        atomic_write_text(path, files[path])
+        click.echo(f"wrote {path}")
+    click.echo(f"{len(files)} files, {len(outdated)} changed")
+
+
+main.add_command(data)
+
+
+if __name__ == "__main__":
+    main()

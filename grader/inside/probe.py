@@ -1,0 +1,118 @@
+"""Runs in the student's kernel after the notebook: calls the student's functions with the
+inputs the grader chose and writes back what they returned, as plain data.
+
+Nothing here decides a score: the grader compares the returned data outside the sandbox, so
+student code that tampers with this module can at worst spoil its own results.
+
+Plan (JSON): {"arrays": "<npz of inputs>", "out": "<folder>", "calls": [
+    {"id": "c0", "function": "mlp_forward", "args": [{"array": "c0_X"}, 3, {"global": "g"}],
+     "repeat": 1, "as": "array" | "str" | "int" | "model"}],
+  "signatures": ["mlp_forward", ...], "call_timeout": 30}
+Results: <out>/results.json ({"signatures": {...}, "calls": {id: {"ok", "error", "values"}}})
+and <out>/arrays.npz (array results as "<id>_<k>"), models as <out>/<id>.keras.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import signal
+import traceback
+
+
+class _CallTimeout(Exception):
+    pass
+
+
+def _on_alarm(signum, frame):
+    raise _CallTimeout()
+
+
+def _resolve(arg, arrays, namespace):
+    if isinstance(arg, dict) and "array" in arg:
+        return arrays[arg["array"]].copy()
+    if isinstance(arg, dict) and "global" in arg:
+        return namespace[arg["global"]]
+    return arg
+
+
+def _convert(value, kind, call_id, k, arrays_out, out_dir):
+    import numpy as np
+
+    if kind == "model":
+        if not hasattr(value, "save") or not hasattr(value, "layers"):
+            raise TypeError(f"returned {type(value).__name__}, not a Keras model")
+        path = f"{out_dir}/{call_id}_{k}.keras"
+        value.save(path)
+        return {"model": path, "type": type(value).__name__}
+    if kind == "str":
+        if not isinstance(value, str):
+            raise TypeError(f"returned {type(value).__name__}, not str")
+        return value
+    if kind == "int":
+        if isinstance(value, (bool, np.bool_)):
+            return int(value)
+        if not isinstance(value, (int, np.integer)):
+            raise TypeError(f"returned {type(value).__name__} {value!r:.40}, not an int")
+        return int(value)
+    array = np.asarray(value)
+    if array.dtype == object or array.dtype.kind not in "biuf":
+        raise TypeError(f"returned {type(value).__name__} that is not an array of numbers")
+    key = f"{call_id}_{k}"
+    arrays_out[key] = array
+    return {"array": key, "type": type(value).__name__}
+
+
+def _signature(namespace, name):
+    if name not in namespace:
+        return {"error": f"{name} is not defined"}
+    obj = namespace[name]
+    if not callable(obj):
+        return {"error": f"{name} is a {type(obj).__name__}, not a function"}
+    try:
+        params = list(inspect.signature(obj).parameters)
+    except (TypeError, ValueError):
+        params = None
+    return {"params": params}
+
+
+def run(namespace, plan_path):
+    import numpy as np
+
+    with open(plan_path) as f:
+        plan = json.load(f)
+    arrays = dict(np.load(plan["arrays"], allow_pickle=False)) if plan.get("arrays") else {}
+    out_dir = plan["out"]
+    results = {"signatures": {n: _signature(namespace, n) for n in plan.get("signatures", [])}, "calls": {}}
+    arrays_out = {}
+    timeout = int(plan.get("call_timeout", 30))
+    previous = signal.signal(signal.SIGALRM, _on_alarm)
+    try:
+        for call in plan["calls"]:
+            entry = {"ok": True, "error": None, "values": []}
+            results["calls"][call["id"]] = entry
+            function = namespace.get(call["function"])
+            if not callable(function):
+                entry.update(ok=False, error=f"{call['function']} is not defined")
+                continue
+            for k in range(call.get("repeat", 1)):
+                signal.alarm(timeout)
+                try:
+                    args = [_resolve(a, arrays, namespace) for a in call.get("args", [])]
+                    value = function(*args)
+                    entry["values"].append(_convert(value, call["as"], call["id"], k, arrays_out, out_dir))
+                except _CallTimeout:
+                    entry.update(ok=False, error=f"did not return within {timeout} s")
+                    break
+                except BaseException as exc:  # the student's exception, reported to them
+                    last = traceback.extract_tb(exc.__traceback__)[-1:]
+                    where = f" (line {last[0].lineno})" if last else ""
+                    entry.update(ok=False, error=f"{type(exc).__name__}: {str(exc)[:300]}{where}")
+                    break
+                finally:
+                    signal.alarm(0)
+    finally:
+        signal.signal(signal.SIGALRM, previous)
+    np.savez(f"{out_dir}/arrays.npz", **arrays_out)
+    with open(f"{out_dir}/results.json", "w") as f:
+        json.dump(results, f)

@@ -1,0 +1,73 @@
+"""Judging answers read statically: single choice, several choices, shapes."""
+
+from __future__ import annotations
+
+from grader.assign.spec import Part
+from grader.judge.verdict import Verdict
+from grader.notebook.answers import find_assignment, read_choice, read_choices, read_shapes
+
+
+def _with_note(message: str, note: str | None) -> str:
+    return f"{message} ({note})" if note else message
+
+
+def judge_choice(part: Part, nb) -> Verdict:
+    reading = read_choice(find_assignment(nb, part.name), part.options)
+    if not reading.ok:
+        return Verdict(0.0, _with_note(reading.problem, reading.note))
+    if reading.value == part.key:
+        return Verdict(1.0, _with_note(f"{reading.value} is correct.", reading.note))
+    return Verdict(0.0, _with_note(f"{reading.value} is not correct.", reading.note))
+
+
+def judge_choices(part: Part, nb) -> Verdict:
+    """Marks = (right letters chosen − wrong letters chosen) / right letters, at least 0."""
+    reading = read_choices(find_assignment(nb, part.name), part.options)
+    if not reading.ok:
+        return Verdict(0.0, _with_note(reading.problem, reading.note))
+    key = set(part.key)
+    chosen = set(reading.value)
+    hits, wrong = len(chosen & key), len(chosen - key)
+    fraction = max(0.0, (hits - wrong) / len(key))
+    shown = "{" + ", ".join(sorted(chosen)) + "}"
+    if fraction == 1.0:
+        message = f"{shown} is correct."
+    else:
+        message = (
+            f"{shown}: {hits} of the {len(key)} right options chosen, {wrong} wrong option(s) chosen "
+            "(each wrong choice cancels a right one)."
+        )
+    return Verdict(fraction, _with_note(message, reading.note), {"right": hits, "wrong": wrong})
+
+
+def _show(shape) -> str:
+    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + (",)" if len(shape) == 1 else ")")
+
+
+def judge_shapes(part: Part, nb) -> Verdict:
+    """Partial credit per entry; expected and given shapes side by side for the wrong ones."""
+    keys = list(part.key)
+    reading = read_shapes(find_assignment(nb, part.name), keys)
+    if reading.value is None:
+        return Verdict(0.0, _with_note(reading.problem, reading.note))
+    right, wrong = [], []
+    for name in keys:
+        expected = tuple(part.key[name])
+        given = reading.value.get(name)
+        if given is not None and tuple(given) == expected:
+            right.append(name)
+        else:
+            shown = "missing" if given is None else _show(given)
+            wrong.append(f"{name}: expected {_show(expected)}, got {shown}")
+    fraction = len(right) / len(keys)
+    if not wrong:
+        return Verdict(1.0, _with_note("every shape is correct.", reading.note))
+    message = f"{len(right)} of {len(keys)} shapes correct; " + "; ".join(wrong) + "."
+    return Verdict(fraction, _with_note(message, reading.note), {"right": len(right), "of": len(keys)})
+
+
+JUDGES = {"choice": judge_choice, "choices": judge_choices, "shapes": judge_shapes}
+
+
+def judge_static(part: Part, nb) -> Verdict:
+    return JUDGES[part.kind](part, nb)

@@ -1,0 +1,59 @@
+"""Reading a submitted file as a notebook, with one clear sentence when it is not one."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+
+MAX_NOTEBOOK_MB = 50
+
+
+class NotebookProblem(ValueError):
+    """The file cannot be graded as a notebook; the message says why, for the student."""
+
+
+def _decode(raw: bytes, name: str) -> str:
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return raw.decode("utf-16")  # some Windows editors save UTF-16; kinder to accept it
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise NotebookProblem(f"{name} is not a text file (it is not UTF-8): not a notebook.") from None
+
+
+def read_notebook(path: Path, max_mb: int = MAX_NOTEBOOK_MB):
+    """The notebook as nbformat v4, or NotebookProblem."""
+    path = Path(path)
+    name = path.name
+    size = path.stat().st_size
+    if size == 0:
+        raise NotebookProblem(f"{name} is empty (0 bytes).")
+    if size > max_mb * 2**20:
+        raise NotebookProblem(
+            f"{name} is {size / 2**20:.0f} MB, over the {max_mb} MB limit for a notebook "
+            "(clear large outputs before submitting)."
+        )
+    text = _decode(path.read_bytes(), name)
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        hint = " (the file looks cut off)" if exc.pos >= len(text.rstrip()) - 1 else ""
+        if text.lstrip()[:1] not in "{[":
+            hint = " (it looks like a script or another file renamed .ipynb)"
+        raise NotebookProblem(f"{name} is not valid notebook JSON{hint}: {exc.msg} at line {exc.lineno}.") from None
+    if not isinstance(data, dict) or "cells" not in data and "worksheets" not in data:
+        raise NotebookProblem(f"{name} is JSON but not a Jupyter notebook (no cells).")
+    try:
+        nb = nbformat.reads(json.dumps(data), as_version=4)
+    except Exception as exc:
+        raise NotebookProblem(f"{name} is not a notebook nbformat can read: {str(exc)[:200]}") from None
+    for cell in nb.cells:  # tolerate hand-edited notebooks with list sources or missing fields
+        if isinstance(cell.get("source"), list):
+            cell.source = "".join(cell.source)
+        if cell.cell_type == "code":
+            cell.setdefault("outputs", [])
+            cell.setdefault("execution_count", None)
+        cell.setdefault("metadata", {})
+    return nb

@@ -1,0 +1,236 @@
+"""Grading one notebook: read -> judge static answers -> run in the sandbox (notebook, then the
+probe) -> evaluate models -> judge -> a Report."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import grader
+from grader.assign.spec import STATIC_KINDS, Assignment, Item, Part
+from grader.judge import functions, models
+from grader.judge.probe_plan import ProbePlan, ProbeResults
+from grader.judge.static import judge_static
+from grader.judge.verdict import Verdict
+from grader.notebook.load import NotebookProblem, read_notebook
+from grader.pipeline import workdir
+from grader.pipeline.settings import RunSettings
+from grader.records import ItemResult, PartResult, Report, Submission
+from grader.sandbox.evaluator import Evaluator
+from grader.sandbox.execute import Execution, ExtraCell, run_notebook
+from grader.sandbox.kernel import KernelPlan
+
+PROBE_TIMEOUT = 120
+
+
+def _scratch_root() -> str | None:
+    # RAM-backed: files the sandbox writes count against its memory limit, and it is fast
+    shm = Path("/dev/shm")
+    return str(shm) if shm.is_dir() and shm.stat().st_mode & 0o002 else None
+
+
+class Worker:
+    """Grades submissions one at a time; owns one model evaluator for its whole life."""
+
+    def __init__(self, settings: RunSettings):
+        self.settings = settings
+        self.root = Path(tempfile.mkdtemp(prefix="homl-grader-", dir=_scratch_root()))
+        self._evaluator: Evaluator | None = None
+
+    @property
+    def evaluator(self) -> Evaluator:
+        if self._evaluator is None:
+            self._evaluator = Evaluator(
+                self.root / "exchange", self.settings.limits, self.settings.sandboxed, self.settings.test_images
+            )
+        return self._evaluator
+
+    def close(self) -> None:
+        if self._evaluator is not None:
+            self._evaluator.close()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def grade(self, submission: Submission) -> tuple[Report, object]:
+        started = time.monotonic()
+        settings = self.settings
+        spec = settings.specs[submission.assignment]
+        problems: list[str] = []
+        executed = None
+        try:
+            nb = read_notebook(Path(submission.path))
+        except NotebookProblem as problem:
+            verdicts = {id(p): Verdict(0.0, f"not graded: {problem}", error=True) for i in spec.items for p in i.parts}
+            problems.append(str(problem))
+        else:
+            verdicts, executed, run_problems = self._judge(submission, spec, nb)
+            problems.extend(run_problems)
+        report = Report(
+            student=submission.student,
+            assignment=spec.id,
+            score=0.0,
+            max_score=spec.max_score,
+            items=[_item_result(item, verdicts) for item in spec.items],
+            submission_sha256=submission.sha256,
+            grader_version=grader.__version__,
+            graded_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            seed=settings.seed,
+            sandbox="bubblewrap" if settings.sandboxed else "none",
+            data=dict(settings.data_note),
+            problems=problems,
+        )
+        report.score = round(sum(i.score for i in report.items), 4)
+        report.duration_s = round(time.monotonic() - started, 2)
+        return report, executed
+
+    # --- the stages --------------------------------------------------------------------------
+
+    def _judge(self, submission: Submission, spec: Assignment, nb):
+        settings = self.settings
+        verdicts: dict[int, Verdict] = {}
+        run_parts = []
+        for item in spec.items:
+            for part in item.parts:
+                if part.kind in STATIC_KINDS:
+                    verdicts[id(part)] = judge_static(part, nb)
+                else:
+                    run_parts.append(part)
+        if not run_parts:
+            return verdicts, None, []
+
+        rng = settings.rng_for(submission.student, spec.id)
+        run_dir = Path(tempfile.mkdtemp(dir=self.root, prefix="run-"))
+        try:
+            work, io = run_dir / "work", run_dir / "io"
+            io.mkdir()
+            produced = {p.file for p in run_parts if p.file}
+            notes = workdir.prepare(Path(submission.folder), work, produced)
+            probe = ProbePlan()
+            contexts = {}
+            for part in run_parts:
+                if part.kind == "function":
+                    contexts[id(part)] = functions.CHECKS[part.check][0](part, rng, probe)
+                elif part.kind == "builder":
+                    args = models.builder_args(part.check, rng)
+                    contexts[id(part)] = (args, probe.call(part.name, args, "model"))
+            probe.signatures |= {p.name for p in run_parts if p.kind in ("function", "builder")}
+            extra = []
+            if probe.calls:
+                plan_path = probe.write(io / "probe", call_timeout=60)
+                extra.append(ExtraCell(
+                    "probe",
+                    f"import grader.inside.probe as _homl_probe\n_homl_probe.run(globals(), {str(plan_path)!r})",
+                    PROBE_TIMEOUT,
+                ))
+            execution = run_notebook(
+                nb,
+                KernelPlan(work, io, settings.limits, settings.sandboxed, settings.notebook_mnist),
+                extra,
+            )
+            results = ProbeResults.read(io / "probe", _probe_missing(execution))
+            for part in run_parts:
+                verdicts[id(part)] = self._judge_run_part(part, contexts.get(id(part)), results, work, rng)
+            problems = execution.problems() + notes
+            if not settings.sandboxed:
+                problems.insert(0, "Graded WITHOUT a sandbox (--sandbox none): the grader did not isolate this notebook.")
+            elif not execution.limits_enforced:
+                problems.append("Memory and process limits were not enforced (no writable cgroups on the grading machine).")
+            return verdicts, execution.notebook, problems
+        finally:
+            shutil.rmtree(run_dir, ignore_errors=True)
+
+    def _judge_run_part(self, part: Part, context, results: ProbeResults, work: Path, rng) -> Verdict:
+        try:
+            if part.kind == "function":
+                problem = functions.signature_problem(part, results)
+                if problem and "not defined" in problem:
+                    return Verdict(0.0, f"{problem}.")
+                verdict = functions.CHECKS[part.check][1](part, context, results)
+                if problem:
+                    verdict.message = f"{problem}; {verdict.message}"
+                if results.missing_reason:
+                    verdict.error = True
+                return verdict
+            if part.kind == "builder":
+                return self._judge_builder(part, context, results)
+            if part.kind == "model":
+                return self._judge_model(part, work, rng)
+            return Verdict(0.0, f"the grader has no check for {part.kind} parts yet.", error=True)
+        except Exception as exc:  # a grader bug must not stop the class: say it, in this report
+            return Verdict(0.0, f"the grader failed on this part ({type(exc).__name__}: {exc}); tell your instructor.", error=True)
+
+    def _judge_builder(self, part: Part, context, results: ProbeResults) -> Verdict:
+        args, call_id = context
+        result = results.result(call_id)
+        shown = f"{part.name}({', '.join(map(str, args))})"
+        if not result.ok:
+            return Verdict(0.0, f"calling {shown} failed: {result.error}", error=bool(results.missing_reason))
+        evaluation = self.evaluator.evaluate(
+            Path(result.values[0]["model"]), None, {"builder": part.check, "args": args}
+        )
+        if not evaluation.ok or evaluation.description is None or evaluation.reference is None:
+            return Verdict(0.0, f"the model returned by {shown} could not be read: {evaluation.error}")
+        verdict = models.compare_models(evaluation.description, evaluation.reference)
+        verdict.message = f"{shown}: {verdict.message}"
+        return verdict
+
+    def _judge_model(self, part: Part, work: Path, rng) -> Verdict:
+        path = work / part.file
+        if path.is_symlink():
+            return Verdict(0.0, f"{part.file} is a symbolic link; save the model itself with model.save({part.file!r}).")
+        if not path.is_file():
+            return Verdict(0.0, f"{part.file} was not saved by the notebook: end the task with model.save({part.file!r}).")
+        settings = self.settings
+        ctx = models.Context(
+            mnist_labels=settings.test_labels, rng=rng, alpha=settings.alpha, thresholds=settings.thresholds
+        )
+        make_request, judge = models.MODEL_CHECKS[part.check]
+        request = make_request(part, ctx)
+        if isinstance(request, models.ReberRequest):
+            described = self.evaluator.evaluate(path)
+            if not described.ok:
+                return Verdict(0.0, f"{part.file}: {described.error}")
+            inputs, labels = models.reber_inputs_for(described.description, request)
+            request.labels = labels
+            evaluation = self.evaluator.evaluate(path, inputs)
+        else:
+            evaluation = self.evaluator.evaluate(path, request)
+        if not evaluation.ok or evaluation.description is None:
+            return Verdict(0.0, f"{part.file}: {evaluation.error}")
+        return judge(part, evaluation, ctx, request)
+
+
+def _probe_missing(execution: Execution) -> str | None:
+    probe = execution.extra.get("probe")
+    if probe is None:
+        if execution.kernel_died:
+            return "the kernel died before the grader could call your functions"
+        return "the notebook used up its time before the grader could call your functions"
+    if probe.get("timed_out"):
+        return f"your functions did not return within {PROBE_TIMEOUT} s in total"
+    if not probe.get("ran"):
+        return "the kernel died while the grader was calling your functions"
+    if probe.get("error"):
+        return f"the grader's call failed: {probe['error']}"
+    return None
+
+
+def _item_result(item: Item, verdicts: dict[int, Verdict]) -> ItemResult:
+    parts = []
+    for part in item.parts:
+        verdict = verdicts.get(id(part)) or Verdict(0.0, "not graded.", error=True)
+        fraction = min(1.0, max(0.0, float(verdict.fraction)))
+        status = "error" if verdict.error else ("passed" if fraction >= 1.0 else "failed")
+        parts.append(PartResult(
+            label=part.label,
+            score=round(part.points * fraction, 4),
+            max_score=part.points,
+            status=status,
+            feedback=verdict.message,
+            details=json.loads(json.dumps(verdict.details, default=str)),
+        ))
+    return ItemResult(item.id, item.title, parts)

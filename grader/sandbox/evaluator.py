@@ -1,0 +1,139 @@
+"""The grader's side of the model evaluator (grader/inside/evaluator.py): one sandboxed fork
+server per grading worker, fed one model at a time through an exchange folder.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import select
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from grader.sandbox import bwrap
+from grader.sandbox.cgroup import Cgroup, supported as cgroups_supported
+from grader.sandbox.limits import Limits
+
+TEST_IMAGES_IN_SANDBOX = "/opt/homl/data/test-images.npy"
+START_TIMEOUT = 120
+
+
+class EvaluatorDown(RuntimeError):
+    pass
+
+
+@dataclass
+class Evaluation:
+    ok: bool
+    error: str | None = None
+    description: dict | None = None
+    predictions: np.ndarray | None = None
+    reference: dict | None = None
+    extra: dict = field(default_factory=dict)
+
+
+class Evaluator:
+    def __init__(self, exchange: Path, limits: Limits, sandboxed: bool, test_images: Path | None):
+        self.exchange = Path(exchange)
+        self.exchange.mkdir(parents=True, exist_ok=True)
+        self.limits = limits
+        self.sandboxed = sandboxed
+        self.test_images = test_images
+        self.proc: subprocess.Popen | None = None
+        self.cgroup: Cgroup | None = None
+        self._ids = itertools.count()
+
+    def _argv(self) -> list[str]:
+        launch = [sys.executable, "-m", "grader.inside.evaluator", str(self.limits.model_timeout)]
+        env = bwrap.base_env(self.limits.threads)
+        if not self.sandboxed:
+            env["PYTHONPATH"] = str(bwrap.GRADER_PACKAGE.parent)
+            if self.test_images:
+                env["HOML_GRADER_TEST_IMAGES"] = str(self.test_images)
+            return ["env", "-i", *(f"{k}={v}" for k, v in env.items()), *launch]
+        mounts = [bwrap.Mount(self.exchange, str(self.exchange), writable=True)]
+        if self.test_images:
+            mounts.append(bwrap.Mount(self.test_images, TEST_IMAGES_IN_SANDBOX))
+            env["HOML_GRADER_TEST_IMAGES"] = TEST_IMAGES_IN_SANDBOX
+        spec = bwrap.SandboxSpec(mounts=mounts, env=env)
+        if cgroups_supported():
+            self.cgroup = Cgroup(self.limits.memory_mb, self.limits.max_processes)
+        procs = self.cgroup.procs_files if self.cgroup else []
+        return bwrap.in_cgroup(bwrap.bwrap_argv(spec) + launch, procs)
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            self._argv(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+        )
+        reply = self._read_line(START_TIMEOUT)
+        if not reply or not json.loads(reply).get("ready"):
+            self.close()
+            raise EvaluatorDown("the model evaluator did not start")
+
+    def _read_line(self, timeout: float) -> str | None:
+        assert self.proc and self.proc.stdout
+        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
+        if not ready:
+            return None
+        return self.proc.stdout.readline() or None
+
+    def evaluate(
+        self,
+        model: Path | None = None,
+        inputs: np.ndarray | str | None = None,
+        reference: dict | None = None,
+    ) -> Evaluation:
+        """Describe `model` (and predict `inputs`: an array or "mnist_test"), and/or build a reference."""
+        if self.proc is None or self.proc.poll() is not None:
+            self.start()
+        folder = self.exchange / f"r{next(self._ids)}"
+        folder.mkdir()
+        try:
+            request = {"id": folder.name, "out": str(folder), "reference": reference, "model": None, "inputs": None}
+            if model is not None:
+                target = folder / "model.keras"
+                shutil.copyfile(model, target, follow_symlinks=False)
+                request["model"] = str(target)
+            if isinstance(inputs, np.ndarray):
+                np.save(folder / "inputs.npy", inputs)
+                request["inputs"] = str(folder / "inputs.npy")
+            elif inputs is not None:
+                request["inputs"] = inputs
+            self.proc.stdin.write(json.dumps(request) + "\n")
+            self.proc.stdin.flush()
+            line = self._read_line(self.limits.model_timeout + 30)
+            if line is None:
+                self.close()
+                return Evaluation(False, "the model evaluator stopped answering")
+            reply = json.loads(line)
+            result = Evaluation(reply["ok"], reply.get("error"))
+            if (folder / "description.json").exists():
+                result.description = json.loads((folder / "description.json").read_text())
+            if (folder / "reference.json").exists():
+                result.reference = json.loads((folder / "reference.json").read_text())
+            if (folder / "predictions.npy").exists():
+                result.predictions = np.load(folder / "predictions.npy", allow_pickle=False)
+            return result
+        except (BrokenPipeError, OSError) as exc:
+            self.close()
+            return Evaluation(False, f"the model evaluator failed: {exc}")
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    def close(self) -> None:
+        if self.proc is not None:
+            try:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+            except Exception:
+                pass
+            self.proc = None
+        if self.cgroup is not None:
+            self.cgroup.remove()
+            self.cgroup = None

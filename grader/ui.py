@@ -1,0 +1,83 @@
+"""What `grade` shows on the terminal: progress while grading, the class summary after."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from grader.records import Report
+from grader.report import summary_rows
+
+console = Console(stderr=True)
+
+
+class ClassProgress:
+    """A progress bar on a terminal; one plain line per submission otherwise."""
+
+    def __init__(self, interactive: bool):
+        self.interactive = interactive
+        self.progress = None
+        self.task = None
+        self.started = time.monotonic()
+
+    def __enter__(self):
+        if self.interactive:
+            self.progress = Progress(
+                TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TextColumn("submissions"),
+                TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn(), console=console,
+            )
+            self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        if self.progress:
+            self.progress.__exit__(*exc)
+
+    def start(self, total: int, reused: int) -> None:
+        if reused:
+            self._say(f"{reused} of {total} submissions already graded (reports kept); grading the rest")
+        if self.progress:
+            self.task = self.progress.add_task("grading", total=total, completed=reused)
+        else:
+            self._say(f"grading {total - reused} submissions")
+
+    def done(self, report: Report) -> None:
+        if self.progress:
+            self.progress.advance(self.task)
+        else:
+            elapsed = time.monotonic() - self.started
+            self._say(
+                f"[{elapsed:6.1f}s] {report.student}/{report.assignment}: "
+                f"{report.score:g}/{report.max_score:g} ({report.duration_s:.1f}s)"
+            )
+
+    def _say(self, text: str) -> None:
+        print(text, file=sys.stderr, flush=True)
+
+
+def print_class_summary(run, out: Path, elapsed: float) -> None:
+    table = Table(title="Class summary")
+    for column in ("assignment", "graded", "mean", "median", "min", "max", "out of"):
+        table.add_column(column, justify="right" if column != "assignment" else "left")
+    for row in summary_rows(run.reports):
+        table.add_row(
+            row.assignment, str(row.graded), f"{row.score.mean:.1f}", f"{row.score.median:.1f}",
+            f"{row.score.min:g}", f"{row.score.max:g}", f"{row.max_score:g}",
+        )
+    out_console = Console()
+    out_console.print(table)
+    for student, reason in run.ungraded:
+        out_console.print(f"not graded: {student}: {reason}")
+    for report in run.reports:
+        for problem in report.problems:
+            out_console.print(f"{report.student}/{report.assignment}: {problem}", markup=False, highlight=False)
+    state = "interrupted" if run.interrupted else "done"
+    out_console.print(
+        f"{state}: {len(run.graded)} graded now, {len(run.reused)} kept from before, "
+        f"{run.total} submissions in {elapsed:.0f}s. Reports: {out}/ (summary.md, gradebook.csv, <student>/<assignment>.html)"
+    )
