@@ -18,7 +18,8 @@ from pathlib import Path
 
 import nbformat
 
-from grader.assign.spec import METADATA_KEY, Assignment, is_item_cell, read_spec
+from grader.assign.spec import METADATA_KEY, STATIC_KINDS, Assignment, is_item_cell, read_spec
+from grader.notebook.answers import find_assignment
 
 BEGIN = re.compile(r"^(?P<indent>[ \t]*)###\s*BEGIN SOLUTION\s*$")
 END = re.compile(r"^[ \t]*###\s*END SOLUTION\s*$")
@@ -49,14 +50,15 @@ def _answer_stub(lines: list[str]) -> list[str] | None:
         return None
     stub = []
     for node in tree.body:
-        if not (
-            isinstance(node, ast.Assign)
-            and len(node.targets) == 1
-            and isinstance(node.targets[0], ast.Name)
-            and node.targets[0].id.startswith("answer_")
-        ):
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target = node.targets[0]
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            target = node.target
+        else:
             return None
-        stub.append(f"{node.targets[0].id} = {_empty_value(node.value)}")
+        if not (isinstance(target, ast.Name) and target.id.startswith("answer_")):
+            return None
+        stub.append(f"{target.id} = {_empty_value(node.value)}")
     return stub
 
 
@@ -86,6 +88,23 @@ def strip_solutions(source: str) -> str:
     return "\n".join(out)
 
 
+def _refuse_leaked_keys(nb, spec: Assignment) -> None:
+    """A key written outside solution markers would reach students: refuse to generate."""
+    for item in spec.items:
+        for part in item.parts:
+            if part.kind not in STATIC_KINDS:
+                continue
+            value = find_assignment(nb, part.name).value
+            empty = value is None or value == set() or (
+                isinstance(value, dict) and all(v is None for v in value.values())
+            )
+            if not empty:
+                raise SolutionMarkError(
+                    f"{item.id}: {part.name} keeps its value in the student notebook: "
+                    "put the answer between ### BEGIN SOLUTION and ### END SOLUTION"
+                )
+
+
 def student_notebook(solution) -> tuple[object, Assignment]:
     """The student notebook and the assignment spec, from a solution notebook."""
     spec = read_spec(solution)
@@ -101,6 +120,7 @@ def student_notebook(solution) -> tuple[object, Assignment]:
         cell.metadata = {k: v for k, v in cell.metadata.items() if k in {"tags"}}
         cells.append(cell)
     nb.cells = cells
+    _refuse_leaked_keys(nb, spec)
     nb.metadata = {
         "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
         "language_info": {"name": "python"},

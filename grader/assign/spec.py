@@ -24,7 +24,7 @@ from typing import Any
 
 import nbformat
 
-from grader.notebook.answers import find_assignment
+from grader.notebook.answers import find_assignment, read_choice, read_choices, read_shapes
 
 ITEM_MARK = re.compile(r"^\s*###\s*ITEM\s+(?P<id>[\w.]+)\s*$", re.MULTILINE)
 METADATA_KEY = "homl_grader"
@@ -110,6 +110,8 @@ def is_item_cell(cell) -> bool:
 
 
 def _part(item_id: str, raw: dict) -> Part:
+    if not isinstance(raw, dict):
+        raise SpecError(f"{item_id}: each part must be a dict, got {raw!r:.60}")
     raw = dict(raw)
     kind = raw.get("kind")
     if kind not in KINDS:
@@ -149,6 +151,8 @@ def read_spec(nb) -> Assignment:
             raw = ast.literal_eval(body.strip())
         except (ValueError, SyntaxError) as exc:
             raise SpecError(f"{item_id}: the ITEM cell is not a Python literal dict ({exc})") from None
+        if not isinstance(raw, dict) or not isinstance(raw.get("parts", []), list):
+            raise SpecError(f"{item_id}: the ITEM cell must hold a dict with a list of parts")
         parts = [_part(item_id, p) for p in raw.get("parts", [])]
         if not parts:
             raise SpecError(f"{item_id}: an item needs at least one part")
@@ -169,16 +173,24 @@ def _attach_keys(nb, assignment: Assignment) -> None:
             found = find_assignment(nb, part.name)
             if not found.literal or found.value is None:
                 raise SpecError(f"{item.id}: the solution gives no literal value for {part.name}")
-            value = found.value
+            # a key must be an answer a student could give: check it with the students' readers
             if part.kind == "choice":
-                part.key = value.strip().upper()
-                if part.key not in part.options:
-                    raise SpecError(f"{item.id}: key {value!r} is not among options {part.options}")
+                reading = read_choice(found, part.options)
             elif part.kind == "choices":
-                part.key = sorted(v.strip().upper() for v in value)
+                reading = read_choices(found, part.options)
             else:
-                part.key = {k: list(v) for k, v in value.items()}
-                part.keys = list(value)
+                if not isinstance(found.value, dict) or not found.value:
+                    raise SpecError(f"{item.id}: the key of {part.name} must be a non-empty dict of shapes")
+                reading = read_shapes(found, list(found.value))
+            if not reading.ok:
+                raise SpecError(f"{item.id}: bad key: {reading.problem}")
+            if part.kind == "choice":
+                part.key = reading.value
+            elif part.kind == "choices":
+                part.key = sorted(reading.value)
+            else:
+                part.key = {k: list(v) for k, v in reading.value.items()}
+                part.keys = list(reading.value)
 
 
 def load_solution(path: Path) -> tuple[Any, Assignment]:

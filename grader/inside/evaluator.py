@@ -78,12 +78,37 @@ def describe(model) -> dict:
     }
 
 
+def read_events(folder: str) -> list[dict]:
+    """Scalar series of every TensorBoard event file under `folder`: file, first wall time, tag -> steps."""
+    import tensorflow as tf
+
+    found = []
+    for root, _, names in sorted(os.walk(folder)):
+        for name in sorted(names):
+            if "tfevents" not in name:
+                continue
+            path = os.path.join(root, name)
+            series, first_time = {}, None
+            try:
+                for event in tf.compat.v1.train.summary_iterator(path):
+                    first_time = event.wall_time if first_time is None else min(first_time, event.wall_time)
+                    for value in event.summary.value:
+                        series.setdefault(value.tag, []).append(int(event.step))
+            except Exception as exc:  # a cut-off event file: keep what was read, say so
+                series.setdefault("_error", []).append(str(exc)[:200])
+            found.append({"file": os.path.relpath(path, folder), "first_time": first_time, "series": series})
+    return found
+
+
 def _serve_one(request: dict, test_images) -> None:
     """In the forked child: do the request, write the results, exit."""
     import numpy as np
     import keras
 
     out = request["out"]
+    if request.get("events"):
+        with open(f"{out}/events.json", "w") as f:
+            json.dump(read_events(request["events"]), f)
     if request.get("reference"):
         from . import reference_models
 

@@ -24,6 +24,7 @@ class Found:
     cell: int | None = None  # index of the cell holding the last assignment
     count: int = 0  # top-level assignments seen in the whole notebook
     unparsable_cells: tuple[int, ...] = ()
+    skipped_after: tuple[int, ...] = ()  # unparsable cells after the last assignment that mention the name
 
     @property
     def missing(self) -> bool:
@@ -64,12 +65,14 @@ def find_assignment(nb, name: str) -> Found:
     if last is None:
         return Found(name, unparsable_cells=tuple(unparsable))
     index, node, _ = last
+    sources = dict(_code_cells(nb))
+    skipped = tuple(i for i in unparsable if i > index and name in sources.get(i, ""))
     written = ast.unparse(node)
     try:
         value = ast.literal_eval(node.value)
     except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-        return Found(name, None, False, written, index, count, tuple(unparsable))
-    return Found(name, value, True, written, index, count, tuple(unparsable))
+        return Found(name, None, False, written, index, count, tuple(unparsable), skipped)
+    return Found(name, value, True, written, index, count, tuple(unparsable), skipped)
 
 
 @dataclass(frozen=True)
@@ -90,7 +93,8 @@ def _common_problem(found: Found, example: str) -> str | None:
         extra = ""
         if found.unparsable_cells:
             cells = ", ".join(str(i + 1) for i in found.unparsable_cells)
-            extra = f" (cells {cells} are not valid Python and were skipped)"
+            many = len(found.unparsable_cells) > 1
+            extra = f" (cell{'s' if many else ''} {cells} {'are' if many else 'is'} not valid Python and {'were' if many else 'was'} skipped)"
         return f"`{found.name}` is not set{extra}: write `{example}` in its answer cell."
     if not found.literal:
         return (
@@ -103,9 +107,12 @@ def _common_problem(found: Found, example: str) -> str | None:
 
 
 def _note(found: Found) -> str | None:
+    notes = []
     if found.count > 1:
-        return f"`{found.name}` is set {found.count} times; the last one (cell {found.cell + 1}) counts."
-    return None
+        notes.append(f"`{found.name}` is set {found.count} times; the last one (cell {found.cell + 1}) counts")
+    for index in found.skipped_after:
+        notes.append(f"cell {index + 1} also mentions `{found.name}` but is not valid Python and was skipped")
+    return "; ".join(notes) + "." if notes else None
 
 
 def _letter(value: Any) -> str | None:

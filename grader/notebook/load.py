@@ -16,7 +16,10 @@ class NotebookProblem(ValueError):
 
 def _decode(raw: bytes, name: str) -> str:
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return raw.decode("utf-16")  # some Windows editors save UTF-16; kinder to accept it
+        try:
+            return raw.decode("utf-16")  # some Windows editors save UTF-16; kinder to accept it
+        except UnicodeDecodeError:
+            raise NotebookProblem(f"{name} is UTF-16 text that looks cut off: not a readable notebook.") from None
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -39,10 +42,15 @@ def read_notebook(path: Path, max_mb: int = MAX_NOTEBOOK_MB):
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        hint = " (the file looks cut off)" if exc.pos >= len(text.rstrip()) - 1 else ""
-        if text.lstrip()[:1] not in "{[":
+        stripped = text.strip()
+        hint = ""
+        if not stripped:
+            hint = " (it holds only white space)"
+        elif stripped[0] not in "{[":
             hint = " (it looks like a script or another file renamed .ipynb)"
-        raise NotebookProblem(f"{name} is not valid notebook JSON{hint}: {exc.msg} at line {exc.lineno}.") from None
+        elif not stripped.endswith(("}", "]")):
+            hint = " (the file looks cut off)"
+        raise NotebookProblem(f"{name} is not valid notebook JSON{hint}: {exc.msg} (line {exc.lineno}).") from None
     if not isinstance(data, dict) or "cells" not in data and "worksheets" not in data:
         raise NotebookProblem(f"{name} is JSON but not a Jupyter notebook (no cells).")
     try:

@@ -31,9 +31,8 @@ def metadata_assignment(path: Path) -> str | None:
 
 def name_assignment(path: Path, known: set[str]) -> str | None:
     """`ch10.ipynb`, `ch10 (1).ipynb`, `CH10-final.ipynb` -> `ch10`, when `ch10` is known."""
-    match = re.match(r"(?i)\s*(ch\s*\d+)", path.stem)
-    if match:
-        candidate = re.sub(r"\s", "", match.group(1)).lower()
+    for match in re.finditer(r"(?i)(?<![a-z])ch\s*(\d+)(?!\d)", path.stem):
+        candidate = f"ch{int(match.group(1)):02d}"
         if candidate in known:
             return candidate
     return None
@@ -53,9 +52,11 @@ def student_submissions(folder: Path, known: set[str]) -> tuple[list[Submission]
     notes: list[str] = []
     candidates: dict[str, list[tuple[int, float, Path, str]]] = {}
     entries = []
-    for i, entry in enumerate(folder.iterdir()):
-        if i >= MAX_FILES_LOOKED_AT:
-            notes.append(f"only the first {MAX_FILES_LOOKED_AT} files of the folder were looked at")
+    for entry in folder.iterdir():
+        if entry.suffix.lower() != ".ipynb":
+            continue
+        if len(entries) >= MAX_FILES_LOOKED_AT:
+            notes.append(f"only {MAX_FILES_LOOKED_AT} notebooks of the folder were looked at")
             break
         entries.append(entry)
     for entry in sorted(entries):
@@ -83,6 +84,8 @@ def student_submissions(folder: Path, known: set[str]) -> tuple[list[Submission]
         if len(found) > 1:
             others = ", ".join(p.name for _, _, p, _ in found[1:])
             note += f"; {len(found)} notebooks for {assignment}: graded {path.name}, ignored {others}"
+        if notes:
+            note += "; " + "; ".join(notes)
         submissions.append(
             Submission(student, assignment, str(path), str(folder), sha256_file(path), note)
         )

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import grader
 from grader.assign.spec import STATIC_KINDS, Assignment, Item, Part
-from grader.judge import functions, models
+from grader.judge import artifacts, functions, models
 from grader.judge.probe_plan import ProbePlan, ProbeResults
 from grader.judge.static import judge_static
 from grader.judge.verdict import Verdict
@@ -119,6 +119,9 @@ class Worker:
                     contexts[id(part)] = (args, probe.call(part.name, args, "model"))
             probe.signatures |= {p.name for p in run_parts if p.kind in ("function", "builder")}
             extra = []
+            training = artifacts.training_cell(nb) if any(p.kind == "artifacts" for p in run_parts) else None
+            if training is not None:
+                extra.append(ExtraCell("rerun", nb.cells[training].source, settings.limits.cell_timeout))
             if probe.calls:
                 plan_path = probe.write(io / "probe", call_timeout=60)
                 extra.append(ExtraCell(
@@ -133,7 +136,9 @@ class Worker:
             )
             results = ProbeResults.read(io / "probe", _probe_missing(execution))
             for part in run_parts:
-                verdicts[id(part)] = self._judge_run_part(part, contexts.get(id(part)), results, work, rng)
+                verdicts[id(part)] = self._judge_run_part(
+                    part, contexts.get(id(part)), results, work, rng, execution
+                )
             problems = execution.problems() + notes
             if not settings.sandboxed:
                 problems.insert(0, "Graded WITHOUT a sandbox (--sandbox none): the grader did not isolate this notebook.")
@@ -143,7 +148,7 @@ class Worker:
         finally:
             shutil.rmtree(run_dir, ignore_errors=True)
 
-    def _judge_run_part(self, part: Part, context, results: ProbeResults, work: Path, rng) -> Verdict:
+    def _judge_run_part(self, part: Part, context, results, work: Path, rng, execution: Execution) -> Verdict:
         try:
             if part.kind == "function":
                 problem = functions.signature_problem(part, results)
@@ -159,9 +164,31 @@ class Worker:
                 return self._judge_builder(part, context, results)
             if part.kind == "model":
                 return self._judge_model(part, work, rng)
+            if part.kind == "artifacts":
+                return self._judge_training_practice(work, execution)
             return Verdict(0.0, f"the grader has no check for {part.kind} parts yet.", error=True)
         except Exception as exc:  # a grader bug must not stop the class: say it, in this report
             return Verdict(0.0, f"the grader failed on this part ({type(exc).__name__}: {exc}); tell your instructor.", error=True)
+
+    def _judge_training_practice(self, work: Path, execution: Execution) -> Verdict:
+        files = artifacts.checkpoint_files(work)
+        loads = {}
+        for path in files[-3:]:
+            if path.name.endswith(".weights.h5"):
+                with open(path, "rb") as f:
+                    loads[path] = None if f.read(8) == artifacts.HDF5_MAGIC else "not an HDF5 weights file"
+            else:
+                evaluation = self.evaluator.evaluate(path)
+                loads[path] = None if evaluation.ok else evaluation.error
+        events = []
+        if (work / "logs").is_dir() and not (work / "logs").is_symlink():
+            evaluation = self.evaluator.evaluate(events=work / "logs")
+            events = evaluation.extra.get("events", [])
+        return artifacts.judge_training_practice(
+            artifacts.judge_checkpoint(files[-3:], loads),
+            artifacts.judge_events(events),
+            artifacts.judge_resume(events, execution.extra.get("rerun")),
+        )
 
     def _judge_builder(self, part: Part, context, results: ProbeResults) -> Verdict:
         args, call_id = context

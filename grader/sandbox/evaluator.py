@@ -38,6 +38,22 @@ class Evaluation:
     extra: dict = field(default_factory=dict)
 
 
+def _copy_event_files(source: Path, target: Path, max_files: int = 200, max_mb: int = 100) -> Path:
+    """TensorBoard event files under `source` (links not followed), copied for the evaluator."""
+    target.mkdir()
+    total = 0
+    for path in sorted(source.rglob("*tfevents*"))[:max_files]:
+        if path.is_symlink() or not path.is_file() or any(p.is_symlink() for p in path.parents if source in p.parents):
+            continue
+        total += path.stat().st_size
+        if total > max_mb * 2**20:
+            break
+        dest = target / path.relative_to(source)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, dest, follow_symlinks=False)
+    return target
+
+
 class Evaluator:
     def __init__(self, exchange: Path, limits: Limits, sandboxed: bool, test_images: Path | None):
         self.exchange = Path(exchange)
@@ -88,6 +104,7 @@ class Evaluator:
         model: Path | None = None,
         inputs: np.ndarray | str | None = None,
         reference: dict | None = None,
+        events: Path | None = None,
     ) -> Evaluation:
         """Describe `model` (and predict `inputs`: an array or "mnist_test"), and/or build a reference."""
         if self.proc is None or self.proc.poll() is not None:
@@ -96,6 +113,8 @@ class Evaluator:
         folder.mkdir()
         try:
             request = {"id": folder.name, "out": str(folder), "reference": reference, "model": None, "inputs": None}
+            if events is not None:
+                request["events"] = str(_copy_event_files(events, folder / "events"))
             if model is not None:
                 target = folder / "model.keras"
                 shutil.copyfile(model, target, follow_symlinks=False)
@@ -117,6 +136,8 @@ class Evaluator:
                 result.description = json.loads((folder / "description.json").read_text())
             if (folder / "reference.json").exists():
                 result.reference = json.loads((folder / "reference.json").read_text())
+            if (folder / "events.json").exists():
+                result.extra["events"] = json.loads((folder / "events.json").read_text())
             if (folder / "predictions.npy").exists():
                 result.predictions = np.load(folder / "predictions.npy", allow_pickle=False)
             return result
