@@ -60,7 +60,7 @@ def _parse_thresholds(values: tuple[str, ...]) -> dict[str, float]:
 @click.option("--notebook-timeout", type=float, default=DEFAULTS.notebook_timeout, show_default=True, help="Seconds per notebook, grader's probes included.")
 @click.option("--memory-mb", type=int, default=DEFAULTS.memory_mb, show_default=True, help="Memory per notebook sandbox.")
 @click.option("--max-processes", type=int, default=DEFAULTS.max_processes, show_default=True, help="Processes and threads per sandbox.")
-@click.option("--threads", type=int, default=DEFAULTS.threads, show_default=True, help="CPU threads per notebook (TensorFlow, BLAS).")
+@click.option("--threads", type=click.IntRange(1, 64), default=None, help="CPU threads per notebook (TensorFlow, BLAS).  [default: cores / jobs]")
 @click.option("--threshold", "thresholds", multiple=True, metavar="CHECK=ACC", help="Accuracy for full marks, e.g. mnist_dense=0.97 (checks: mnist_dense, mnist_rnn).")
 @click.option("--alpha", type=float, default=0.001, show_default=True, help="Significance level of the Reber model's test against chance.")
 def grade_submissions(submissions, out, jobs, seed, sandbox, solutions, cell_timeout, notebook_timeout, memory_mb, max_processes, threads, thresholds, alpha):
@@ -79,6 +79,9 @@ def grade_submissions(submissions, out, jobs, seed, sandbox, solutions, cell_tim
     if not sandboxed:
         click.secho("WARNING: --sandbox none: student code runs unsandboxed, with your permissions.", fg="red", err=True)
     out = out or submissions.resolve().parent / "grade-reports"
+    cores = max(1, os.cpu_count() or 1)
+    jobs = jobs or cores
+    threads = threads or max(1, cores // jobs)
     limits = Limits(
         cell_timeout=cell_timeout,
         notebook_timeout=notebook_timeout,
@@ -90,7 +93,6 @@ def grade_submissions(submissions, out, jobs, seed, sandbox, solutions, cell_tim
         settings = run_settings(solutions, limits, sandboxed, seed, _parse_thresholds(thresholds), alpha)
     except (FileNotFoundError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
-    jobs = jobs or max(1, os.cpu_count() or 1)
     progress = ClassProgress(sys.stderr.isatty())
     started = time.monotonic()
     try:

@@ -8,16 +8,31 @@ Plan (JSON): {"arrays": "<npz of inputs>", "out": "<folder>", "calls": [
     {"id": "c0", "function": "mlp_forward", "args": [{"array": "c0_X"}, 3, {"global": "g"}],
      "repeat": 1, "as": "array" | "str" | "int" | "model"}],
   "signatures": ["mlp_forward", ...], "call_timeout": 30}
-Results: <out>/results.json ({"signatures": {...}, "calls": {id: {"ok", "error", "values"}}})
-and <out>/arrays.npz (array results as "<id>_<k>"), models as <out>/<id>.keras.
+Results: <out>/results-<token>.json ({"signatures": {...}, "calls": {id: {"ok", "error", "values"}}})
+and <out>/arrays-<token>.npz (array results as "<id>_<k>"), models as <out>/<id>.keras. The token
+comes only with the probe's own cell, so no file the notebook wrote beforehand can pass for them.
+
+The kernel launcher imports this module before any student cell runs: the functions it writes
+with are bound here then, so a notebook that monkeypatches `open` or `json.dump` later does not
+rewrite what the probe reports. (A notebook set on forging can still patch this module itself;
+what it gains is at most what hard-coding its answers would give.)
 """
 
 from __future__ import annotations
 
+import builtins
 import inspect
 import json
+import os
 import signal
 import traceback
+
+_open = builtins.open
+_dumps = json.dumps
+_load = json.load
+_signature_of = inspect.signature
+_os_open = os.open
+_O_NEW = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
 
 
 class _CallTimeout(Exception):
@@ -70,17 +85,26 @@ def _signature(namespace, name):
     if not callable(obj):
         return {"error": f"{name} is a {type(obj).__name__}, not a function"}
     try:
-        params = list(inspect.signature(obj).parameters)
+        params = list(_signature_of(obj).parameters)
     except (TypeError, ValueError):
         params = None
     return {"params": params}
 
 
-def run(namespace, plan_path):
+def _write_new(path, data: bytes) -> None:
+    """Write a file that must not exist yet (never through a link the notebook left there)."""
+    fd = _os_open(path, _O_NEW, 0o644)
+    with _open(fd, "wb") as f:
+        f.write(data)
+
+
+def run(namespace, plan_path, token=""):
+    import io
+
     import numpy as np
 
-    with open(plan_path) as f:
-        plan = json.load(f)
+    with _open(plan_path) as f:
+        plan = _load(f)
     arrays = dict(np.load(plan["arrays"], allow_pickle=False)) if plan.get("arrays") else {}
     out_dir = plan["out"]
     results = {"signatures": {n: _signature(namespace, n) for n in plan.get("signatures", [])}, "calls": {}}
@@ -113,6 +137,8 @@ def run(namespace, plan_path):
                     signal.alarm(0)
     finally:
         signal.signal(signal.SIGALRM, previous)
-    np.savez(f"{out_dir}/arrays.npz", **arrays_out)
-    with open(f"{out_dir}/results.json", "w") as f:
-        json.dump(results, f)
+    suffix = f"-{token}" if token else ""
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays_out)
+    _write_new(f"{out_dir}/arrays{suffix}.npz", buffer.getvalue())
+    _write_new(f"{out_dir}/results{suffix}.json", _dumps(results).encode())

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
+import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,33 +56,61 @@ class ProbePlan:
         return path
 
 
+MAX_RESULTS_MB = 256
+
+
+def read_sandbox_file(path: Path, max_mb: int = MAX_RESULTS_MB) -> bytes:
+    """A file the sandbox wrote, read without following a link it planted (to a host file, a
+    FIFO, /dev/zero) and only up to a size: the folder is writable from inside."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    with os.fdopen(fd, "rb") as f:
+        info = os.fstat(f.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise ValueError(f"{path.name} is not a regular file")
+        if info.st_size > max_mb * 2**20:
+            raise ValueError(f"{path.name} is over {max_mb} MB")
+        return f.read(max_mb * 2**20 + 1)
+
+
 @dataclass
 class ProbeResults:
     signatures: dict[str, dict]
     calls: dict[str, CallResult]
     missing_reason: str | None = None  # why there are no results at all
+    folder: Path | None = None  # where the probe saved files (models)
 
     @classmethod
-    def read(cls, folder: Path, missing_reason: str) -> "ProbeResults":
-        """Results written by the probe; never trusted beyond plain data."""
+    def read(cls, folder: Path, missing_reason: str | None, token: str = "") -> "ProbeResults":
+        """Results written by the probe; never trusted beyond plain data.
+
+        Nothing is read when the probe did not finish (`missing_reason`): files in the folder
+        could then only be the notebook's own. `token` names the files of this probe run.
+        """
+        if missing_reason:
+            return cls({}, {}, missing_reason)
+        suffix = f"-{token}" if token else ""
         try:
-            raw = json.loads((folder / "results.json").read_text())
-            with np.load(folder / "arrays.npz", allow_pickle=False) as arrays:
+            raw = json.loads(read_sandbox_file(folder / f"results{suffix}.json"))
+            with np.load(io.BytesIO(read_sandbox_file(folder / f"arrays{suffix}.npz")), allow_pickle=False) as arrays:
                 arrays = dict(arrays)
-        except (OSError, ValueError) as exc:
-            return cls({}, {}, missing_reason or f"the probe left no readable results ({exc})")
-        calls = {}
-        for call_id, entry in raw.get("calls", {}).items():
-            values = []
-            for value in entry.get("values", []):
-                if isinstance(value, dict) and "array" in value:
-                    values.append(arrays.get(value["array"]))
-                else:
-                    values.append(value)
-            calls[call_id] = CallResult(bool(entry.get("ok")), entry.get("error"), values)
-        return cls(raw.get("signatures", {}), calls)
+            return cls(raw["signatures"], _calls(raw["calls"], arrays), folder=folder)
+        except Exception as exc:  # missing, cut off or malformed: one report says so, the class goes on
+            return cls({}, {}, f"the probe left no readable results ({type(exc).__name__}: {str(exc)[:200]})")
 
     def result(self, call_id: str) -> CallResult:
         if self.missing_reason:
             return CallResult(False, self.missing_reason, [])
         return self.calls.get(call_id) or CallResult(False, "the grader's call was not made", [])
+
+
+def _calls(raw: dict, arrays: dict[str, np.ndarray]) -> dict[str, CallResult]:
+    calls = {}
+    for call_id, entry in raw.items():
+        values = []
+        for value in entry.get("values", []):
+            if isinstance(value, dict) and "array" in value:
+                values.append(arrays.get(value["array"]))
+            else:
+                values.append(value)
+        calls[call_id] = CallResult(bool(entry.get("ok")), entry.get("error"), values)
+    return calls

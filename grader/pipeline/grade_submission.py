@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import secrets
 import shutil
 import tempfile
 import time
@@ -26,6 +27,7 @@ from grader.sandbox.execute import Execution, ExtraCell, run_notebook
 from grader.sandbox.kernel import KernelPlan
 
 PROBE_TIMEOUT = 120
+UNSANDBOXED = "Graded WITHOUT a sandbox (--sandbox none): the grader did not isolate this notebook."
 
 
 def _scratch_root() -> str | None:
@@ -69,6 +71,8 @@ class Worker:
         else:
             verdicts, executed, run_problems = self._judge(submission, spec, nb)
             problems.extend(run_problems)
+        if not settings.sandboxed:  # every report of such a run says so, whatever ran
+            problems.insert(0, UNSANDBOXED)
         report = Report(
             student=submission.student,
             assignment=spec.id,
@@ -122,11 +126,13 @@ class Worker:
             training = artifacts.training_cell(nb) if any(p.kind == "artifacts" for p in run_parts) else None
             if training is not None:
                 extra.append(ExtraCell("rerun", nb.cells[training].source, settings.limits.cell_timeout))
+            # the probe's results get a name the notebook cannot know while its own cells run
+            token = secrets.token_hex(8)
             if probe.calls:
                 plan_path = probe.write(io / "probe", call_timeout=60)
                 extra.append(ExtraCell(
                     "probe",
-                    f"import grader.inside.probe as _homl_probe\n_homl_probe.run(globals(), {str(plan_path)!r})",
+                    f"import grader.inside.probe as _homl_probe\n_homl_probe.run(globals(), {str(plan_path)!r}, {token!r})",
                     PROBE_TIMEOUT,
                 ))
             execution = run_notebook(
@@ -134,15 +140,13 @@ class Worker:
                 KernelPlan(work, io, settings.limits, settings.sandboxed, settings.notebook_mnist),
                 extra,
             )
-            results = ProbeResults.read(io / "probe", _probe_missing(execution))
+            results = ProbeResults.read(io / "probe", _probe_missing(execution), token)
             for part in run_parts:
                 verdicts[id(part)] = self._judge_run_part(
                     part, contexts.get(id(part)), results, work, rng, execution
                 )
             problems = execution.problems() + notes
-            if not settings.sandboxed:
-                problems.insert(0, "Graded WITHOUT a sandbox (--sandbox none): the grader did not isolate this notebook.")
-            elif not execution.limits_enforced:
+            if settings.sandboxed and not execution.limits_enforced:
                 problems.append("Memory and process limits were not enforced (no writable cgroups on the grading machine).")
             return verdicts, execution.notebook, problems
         finally:
@@ -196,9 +200,10 @@ class Worker:
         shown = f"{part.name}({', '.join(map(str, args))})"
         if not result.ok:
             return Verdict(0.0, f"calling {shown} failed: {result.error}", error=bool(results.missing_reason))
-        evaluation = self.evaluator.evaluate(
-            Path(result.values[0]["model"]), None, {"builder": part.check, "args": args}
-        )
+        model = _probe_model_file(result.values[0], results.folder)
+        if model is None:
+            return Verdict(0.0, f"the model returned by {shown} was not saved by the grader's probe.")
+        evaluation = self.evaluator.evaluate(model, None, {"builder": part.check, "args": args})
         if not evaluation.ok or evaluation.description is None or evaluation.reference is None:
             return Verdict(0.0, f"the model returned by {shown} could not be read: {evaluation.error}")
         verdict = models.compare_models(evaluation.description, evaluation.reference)
@@ -229,6 +234,18 @@ class Worker:
         if not evaluation.ok or evaluation.description is None:
             return Verdict(0.0, f"{part.file}: {evaluation.error}")
         return judge(part, evaluation, ctx, request)
+
+
+def _probe_model_file(value, probe_folder: Path) -> Path | None:
+    """The .keras file the probe saved, or None: the path comes from the sandbox, so it must
+    name a regular file in the probe's folder, not a link or some other file of this machine."""
+    try:
+        path = Path(value["model"])
+        if path.parent != probe_folder or path.suffix != ".keras" or path.is_symlink() or not path.is_file():
+            return None
+        return path
+    except (TypeError, KeyError, ValueError, OSError):
+        return None
 
 
 def _probe_missing(execution: Execution) -> str | None:

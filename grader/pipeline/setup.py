@@ -15,6 +15,9 @@ SOURCE_SOLUTIONS = Path(__file__).resolve().parents[2] / "solutions"
 
 def solutions_folder(given: Path | None) -> Path:
     """--solutions, else ./solutions, else the solutions of the source checkout."""
+    if given is not None and not any(Path(given).glob("*.ipynb")):
+        # never fall back to other keys than the ones asked for
+        raise FileNotFoundError(f"no solution notebooks (*.ipynb) in {given}")
     for candidate in (given, Path("solutions"), SOURCE_SOLUTIONS):
         if candidate is not None and candidate.is_dir() and any(candidate.glob("*.ipynb")):
             return candidate

@@ -119,6 +119,10 @@ def bwrap_argv(spec: SandboxSpec) -> list[str]:
     ]
     args += _system_args()
     args += ["--proc", "/proc", "--dev", "/dev"]
+    # Run by root, the sandbox's uid is host uid 0 without capabilities, and /proc/sys files are
+    # owner-writable: without this, a notebook could set host sysctls (core_pattern: host root).
+    # bwrap's own cover of /proc/sys is skipped because the directory itself is read-only.
+    args += ["--ro-bind", "/proc/sys", "/proc/sys", "--ro-bind-try", "/proc/sysrq-trigger", "/proc/sysrq-trigger"]
     args += ["--size", str(spec.tmp_mb * 2**20), "--tmpfs", "/tmp"]
     args += ["--size", str(spec.tmp_mb * 2**20), "--tmpfs", HOME]
     if any(root in GRADER_PACKAGE.parents for root in _python_roots()):

@@ -40,6 +40,7 @@ class Execution:
     errors: dict[int, str] = field(default_factory=dict)  # cell index -> "NameError: ..."
     skipped: list[int] = field(default_factory=list)  # never ran (time used up, kernel dead)
     kernel_died: str | None = None
+    out_of_time: float | None = None  # the notebook's time limit (s), when it was used up
     out_of_memory: bool = False
     extra: dict[str, dict] = field(default_factory=dict)  # name -> {"ran", "timed_out", "error", "outputs"}
     limits_enforced: bool = True  # memory/process limits (cgroups) were in force
@@ -56,7 +57,8 @@ class Execution:
         if self.skipped:
             cells = ", ".join(str(i + 1) for i in self.skipped[:20])
             more = "…" if len(self.skipped) > 20 else ""
-            said.append(f"Cell(s) {cells}{more} did not run.")
+            lead = f"The notebook used up its {self.out_of_time:g} s time limit: cell(s)" if self.out_of_time else "Cell(s)"
+            said.append(f"{lead} {cells}{more} did not run.")
         return said
 
 
@@ -132,6 +134,7 @@ def run_notebook(nb, plan: KernelPlan, extra: list[ExtraCell] = ()) -> Execution
                 budget = extra[index - first_extra].timeout if is_extra else limits.cell_timeout
                 if remaining <= 1:
                     result.skipped.extend(i for i in order[position:] if i < first_extra)
+                    result.out_of_time = limits.notebook_timeout
                     break
                 client.timeout = max(1, int(min(budget, remaining)))
                 client.current_index = index
