@@ -33,7 +33,7 @@ class ItemResult:
 
     @property
     def score(self) -> float:
-        return round(sum(p.score for p in self.parts), 4)
+        return round(sum(p.score for p in self.parts), 2)
 
     @property
     def max_score(self) -> float:
@@ -47,7 +47,9 @@ class ItemResult:
 
     @property
     def feedback(self) -> str:
-        return " ".join(f"{p.label}: {p.feedback}" for p in self.parts)
+        return " ".join(
+            p.feedback if p.feedback.startswith(p.label) else f"{p.label}: {p.feedback}" for p in self.parts
+        )
 
 
 @dataclass

@@ -81,3 +81,16 @@ def print_class_summary(run, out: Path, elapsed: float) -> None:
         f"{state}: {len(run.graded)} graded now, {len(run.reused)} kept from before, "
         f"{run.total} submissions in {elapsed:.0f}s. Reports: {out}/ (summary.md, gradebook.csv, <student>/<assignment>.html)"
     )
+    if run.interrupted:
+        out_console.print(
+            f"Finished in this run: {_names(run.graded)}. Not graded yet: {_names(run.unfinished)}; "
+            "run the same `grade` command again to grade them.",
+            markup=False, highlight=False,
+        )
+
+
+def _names(done, limit: int = 20) -> str:
+    """`student/assignment` of reports or submissions, the first `limit` of them."""
+    names = [f"{d.student}/{d.assignment}" for d in done]
+    more = f" and {len(names) - limit} more" if len(names) > limit else ""
+    return (", ".join(names[:limit]) + more) or "none"

@@ -77,6 +77,8 @@ def judge_events(events: list[dict]) -> tuple[bool, str]:
 def judge_resume(events: list[dict], rerun: dict | None) -> tuple[bool, str]:
     if rerun is None:
         return False, "the training cell could not be run a second time (no cell calls .fit(, or time ran out)"
+    if rerun.get("skipped"):
+        return False, "the training cell was not run a second time: its first run ran past the time limit"
     if rerun.get("timed_out"):
         return False, "the second run of the training cell ran past the time limit"
     if rerun.get("error"):

@@ -41,7 +41,10 @@ def judge_choices(part: Part, nb) -> Verdict:
 
 
 def _show(shape) -> str:
-    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + (",)" if len(shape) == 1 else ")")
+    dims = ["None" if d is None else str(d)[:20] for d in shape[:8]]
+    if len(shape) > 8:  # a hostile "shape" of a million entries must not fill the report
+        dims.append(f"… {len(shape) - 8:,} more")
+    return "(" + ", ".join(dims) + (",)" if len(shape) == 1 else ")")
 
 
 def judge_shapes(part: Part, nb) -> Verdict:

@@ -48,6 +48,18 @@ def _targets(node: ast.stmt) -> list[ast.expr]:
     return []
 
 
+MAX_SHOWN = 200  # characters of an answer quoted back in feedback
+
+
+def _written(node: ast.stmt) -> str:
+    """The assignment as written, short enough to quote in a report."""
+    try:
+        text = ast.unparse(node)
+    except (RecursionError, MemoryError, ValueError):  # parsed, but too deep to print back
+        text = f"{ast.unparse(_targets(node)[0])} = ..."
+    return text if len(text) <= MAX_SHOWN else text[:MAX_SHOWN] + "…"
+
+
 def find_assignment(nb, name: str) -> Found:
     """The last top-level `name = <value>` in the notebook's code cells, in cell order."""
     last: tuple[int, ast.stmt, str] | None = None
@@ -67,7 +79,7 @@ def find_assignment(nb, name: str) -> Found:
     index, node, _ = last
     sources = dict(_code_cells(nb))
     skipped = tuple(i for i in unparsable if i > index and name in sources.get(i, ""))
-    written = ast.unparse(node)
+    written = _written(node)
     try:
         value = ast.literal_eval(node.value)
     except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):

@@ -8,6 +8,7 @@ from pathlib import Path
 import nbformat
 
 MAX_NOTEBOOK_MB = 50
+MAX_CELLS = 2000  # the book's notebooks have a few hundred; 100,000 empty cells would run for hours
 
 
 class NotebookProblem(ValueError):
@@ -26,6 +27,11 @@ def _decode(raw: bytes, name: str) -> str:
         raise NotebookProblem(f"{name} is not a text file (it is not UTF-8): not a notebook.") from None
 
 
+def _check_cell_count(name: str, cells) -> None:
+    if isinstance(cells, list) and len(cells) > MAX_CELLS:
+        raise NotebookProblem(f"{name} has {len(cells):,} cells, over the {MAX_CELLS:,}-cell limit for a notebook.")
+
+
 def read_notebook(path: Path, max_mb: int = MAX_NOTEBOOK_MB):
     """The notebook as nbformat v4, or NotebookProblem."""
     path = Path(path)
@@ -38,9 +44,13 @@ def read_notebook(path: Path, max_mb: int = MAX_NOTEBOOK_MB):
             f"{name} is {size / 2**20:.0f} MB, over the {max_mb} MB limit for a notebook "
             "(clear large outputs before submitting)."
         )
-    text = _decode(path.read_bytes(), name)
+    with open(path, "rb") as f:  # never more than the limit, even if the file grew meanwhile
+        raw = f.read(max_mb * 2**20 + 1)
+    text = _decode(raw, name)
     try:
         data = json.loads(text)
+    except RecursionError:
+        raise NotebookProblem(f"{name} is not a readable notebook: its JSON is nested too deeply.") from None
     except json.JSONDecodeError as exc:
         stripped = text.strip()
         hint = ""
@@ -53,10 +63,12 @@ def read_notebook(path: Path, max_mb: int = MAX_NOTEBOOK_MB):
         raise NotebookProblem(f"{name} is not valid notebook JSON{hint}: {exc.msg} (line {exc.lineno}).") from None
     if not isinstance(data, dict) or "cells" not in data and "worksheets" not in data:
         raise NotebookProblem(f"{name} is JSON but not a Jupyter notebook (no cells).")
+    _check_cell_count(name, data.get("cells"))  # before nbformat's slow validation
     try:
         nb = nbformat.reads(json.dumps(data), as_version=4)
     except Exception as exc:
         raise NotebookProblem(f"{name} is not a notebook nbformat can read: {str(exc)[:200]}") from None
+    _check_cell_count(name, nb.cells)  # a converted nbformat 3 notebook too
     for cell in nb.cells:  # tolerate hand-edited notebooks with list sources or missing fields
         if isinstance(cell.get("source"), list):
             cell.source = "".join(cell.source)

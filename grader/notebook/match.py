@@ -25,7 +25,7 @@ def metadata_assignment(path: Path) -> str | None:
         meta = data.get("metadata", {}).get("homl_grader", {})
         value = meta.get("assignment") if isinstance(meta, dict) else None
         return value if isinstance(value, str) else None
-    except (OSError, ValueError, AttributeError):
+    except (OSError, ValueError, AttributeError, RecursionError):  # RecursionError: [[[[...]]]]
         return None
 
 
@@ -68,12 +68,18 @@ def student_submissions(folder: Path, known: set[str]) -> tuple[list[Submission]
         if not entry.is_file():
             continue
         by_meta = metadata_assignment(entry)
-        if by_meta in known:
-            candidates.setdefault(by_meta, []).append((0, -entry.stat().st_mtime, entry, "metadata"))
-            continue
         by_name = name_assignment(entry, known)
+        if by_meta in known:  # the metadata wins: a renamed file keeps its assignment
+            how = "metadata"
+            if by_name not in (None, by_meta):
+                how += f"; {entry.name} is named like {by_name} but its metadata says {by_meta}: graded as {by_meta}"
+            candidates.setdefault(by_meta, []).append((0, -entry.stat().st_mtime, entry, how))
+            continue
         if by_name:
-            candidates.setdefault(by_name, []).append((1, -entry.stat().st_mtime, entry, "file name"))
+            how = "file name"
+            if by_meta is not None:
+                how += f"; its metadata names {by_meta[:40]!r}, not an assignment graded here"
+            candidates.setdefault(by_name, []).append((1, -entry.stat().st_mtime, entry, how))
         else:
             notes.append(f"{entry.name} matches no assignment ({', '.join(sorted(known))})")
     submissions = []

@@ -25,5 +25,5 @@ def parse_cell(source: str) -> ast.Module | None:
     """The cell's top-level AST, or None when the cell is not valid Python."""
     try:
         return ast.parse(as_python(source))
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, MemoryError, RecursionError):  # e.g. 100,000 nested `-`
         return None

@@ -9,6 +9,7 @@ import re
 import secrets
 import shutil
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -30,6 +31,10 @@ PROBE_TIMEOUT = 120
 UNSANDBOXED = "Graded WITHOUT a sandbox (--sandbox none): the grader did not isolate this notebook."
 
 
+class Interrupted(Exception):
+    """Grading stopped midway on request (Ctrl-C): the submission gets no report."""
+
+
 def _scratch_root() -> str | None:
     # RAM-backed: files the sandbox writes count against its memory limit, and it is fast
     shm = Path("/dev/shm")
@@ -43,6 +48,7 @@ class Worker:
         self.settings = settings
         self.root = Path(tempfile.mkdtemp(prefix="homl-grader-", dir=_scratch_root()))
         self._evaluator: Evaluator | None = None
+        self.cancelled = threading.Event()  # set from another thread to stop the current notebook
 
     @property
     def evaluator(self) -> Evaluator:
@@ -52,25 +58,41 @@ class Worker:
             )
         return self._evaluator
 
+    def cancel(self) -> None:
+        """Stop the notebook or model being graded now (its sandbox is killed); no more grading."""
+        self.cancelled.set()
+        proc = self._evaluator.proc if self._evaluator is not None else None
+        if proc is not None:
+            proc.kill()
+
     def close(self) -> None:
         if self._evaluator is not None:
             self._evaluator.close()
         shutil.rmtree(self.root, ignore_errors=True)
 
     def grade(self, submission: Submission) -> tuple[Report, object]:
+        if self.cancelled.is_set():
+            raise Interrupted()
         started = time.monotonic()
         settings = self.settings
         spec = settings.specs[submission.assignment]
-        problems: list[str] = []
+        problems: list[str] = _matching_problems(submission.note)
         executed = None
         try:
             nb = read_notebook(Path(submission.path))
-        except NotebookProblem as problem:
-            verdicts = {id(p): Verdict(0.0, f"not graded: {problem}", error=True) for i in spec.items for p in i.parts}
-            problems.append(str(problem))
-        else:
             verdicts, executed, run_problems = self._judge(submission, spec, nb)
             problems.extend(run_problems)
+        except NotebookProblem as problem:
+            verdicts = _all_parts(spec, f"not graded: {problem}")
+            problems.append(str(problem))
+        except Exception as exc:  # a grader bug on one notebook must not stop the class
+            if self.cancelled.is_set():
+                raise Interrupted() from None
+            problem = f"The grader failed on this notebook ({type(exc).__name__}: {str(exc)[:200]}); tell your instructor."
+            verdicts = _all_parts(spec, "not graded: the grader failed on this notebook.")
+            problems.append(problem)
+        if self.cancelled.is_set():  # stopped midway (Ctrl-C): no report, the next run grades it
+            raise Interrupted()
         if not settings.sandboxed:  # every report of such a run says so, whatever ran
             problems.insert(0, UNSANDBOXED)
         report = Report(
@@ -87,7 +109,7 @@ class Worker:
             data=dict(settings.data_note),
             problems=problems,
         )
-        report.score = round(sum(i.score for i in report.items), 4)
+        report.score = round(sum(i.score for i in report.items), 2)
         report.duration_s = round(time.monotonic() - started, 2)
         return report, executed
 
@@ -125,7 +147,9 @@ class Worker:
             extra = []
             training = artifacts.training_cell(nb) if any(p.kind == "artifacts" for p in run_parts) else None
             if training is not None:
-                extra.append(ExtraCell("rerun", nb.cells[training].source, settings.limits.cell_timeout))
+                extra.append(ExtraCell(
+                    "rerun", nb.cells[training].source, settings.limits.cell_timeout, unless_timed_out=training
+                ))
             # the probe's results get a name the notebook cannot know while its own cells run
             token = secrets.token_hex(8)
             if probe.calls:
@@ -139,7 +163,10 @@ class Worker:
                 nb,
                 KernelPlan(work, io, settings.limits, settings.sandboxed, settings.notebook_mnist),
                 extra,
+                stop=self.cancelled,
             )
+            if self.cancelled.is_set():
+                raise Interrupted()
             results = ProbeResults.read(io / "probe", _probe_missing(execution), token)
             for part in run_parts:
                 verdicts[id(part)] = self._judge_run_part(
@@ -236,6 +263,22 @@ class Worker:
         return judge(part, evaluation, ctx, request)
 
 
+def _all_parts(spec: Assignment, message: str) -> dict[int, Verdict]:
+    return {id(p): Verdict(0.0, message, error=True) for i in spec.items for p in i.parts}
+
+
+MAX_MATCHING_NOTES = 5
+
+
+def _matching_problems(note: str) -> list[str]:
+    """What finding the notebook left to say (other notebooks ignored, files passed over)."""
+    said = [n for n in note.split("; ") if n and not n.startswith("matched to ")]
+    sentences = [n + ("" if n.endswith(".") else ".") for n in said[:MAX_MATCHING_NOTES]]
+    if len(said) > MAX_MATCHING_NOTES:
+        sentences.append(f"{len(said) - MAX_MATCHING_NOTES} more notes on the folder's files not shown.")
+    return sentences
+
+
 def _probe_model_file(value, probe_folder: Path) -> Path | None:
     """The .keras file the probe saved, or None: the path comes from the sandbox, so it must
     name a regular file in the probe's folder, not a link or some other file of this machine."""
@@ -271,7 +314,7 @@ def _item_result(item: Item, verdicts: dict[int, Verdict]) -> ItemResult:
         status = "error" if verdict.error else ("passed" if fraction >= 1.0 else "failed")
         parts.append(PartResult(
             label=part.label,
-            score=round(part.points * fraction, 4),
+            score=round(part.points * fraction, 2),
             max_score=part.points,
             status=status,
             feedback=verdict.message,

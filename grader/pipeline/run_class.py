@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Callable
 
 from grader.notebook.match import find_submissions
-from grader.pipeline.grade_submission import Worker
+from grader.pipeline.grade_submission import Interrupted, Worker
 from grader.pipeline.settings import RunSettings
 from grader.records import Report, Submission
 from grader.report import (
@@ -41,6 +41,7 @@ class ClassRun:
     graded: list[Report] = field(default_factory=list)  # graded in this run
     reused: list[Submission] = field(default_factory=list)  # finished in an earlier run
     ungraded: list[tuple[str, str]] = field(default_factory=list)  # (student, reason)
+    unfinished: list[Submission] = field(default_factory=list)  # left for the next run (interrupted)
     reports: list[Report] = field(default_factory=list)  # every finished report in the folder
     interrupted: bool = False
     total: int = 0
@@ -91,16 +92,20 @@ def grade_class(
         local = threading.local()
         workers: list[Worker] = []
         workers_lock = threading.Lock()
+        written: list[Report] = []  # by the workers, also those that finished while stopping
 
         def grade_one(submission: Submission) -> Report:
             if not hasattr(local, "worker"):
-                local.worker = Worker(settings)
                 with workers_lock:
+                    if run.interrupted:  # a queued job that started while stopping
+                        raise Interrupted()
+                    local.worker = Worker(settings)
                     workers.append(local.worker)
             report, executed = local.worker.grade(submission)
             # HTML first: the JSON is the mark of a finished submission
             write_report_html(out, report, executed)
             write_report_json(out, report)
+            written.append(report)
             return report
 
         pool = ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="grade")
@@ -113,13 +118,20 @@ def grade_class(
                     run.graded.append(report)
                     on_done(report)
         except KeyboardInterrupt:
-            run.interrupted = True
+            # stop now: the notebooks being graded are killed and get no report; a rerun grades them
+            with workers_lock:
+                run.interrupted = True
+                for worker in workers:
+                    worker.cancel()
             for future in pending:
                 future.cancel()
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
             for worker in workers:
                 worker.close()
+        run.graded = list(written)
+        finished = {(r.student, r.assignment) for r in written}
+        run.unfinished = [s for s in todo if (s.student, s.assignment) not in finished]
         run.reports = finished_reports(out)
         write_gradebook(out, run.reports)
         write_summary(out, run.reports, run.ungraded)

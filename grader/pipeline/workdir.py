@@ -17,21 +17,28 @@ MAX_FILES = 500
 PRODUCED_FOLDERS = {"checkpoints", "logs"}
 
 
+MAX_LOOKED_AT = 10 * MAX_FILES  # a folder of a million files is not walked to the end
+
+
 def prepare(student_folder: Path, work: Path, produced: set[str]) -> list[str]:
     """Copy the folder into `work`; return notes on what was left out."""
     work.mkdir(parents=True, exist_ok=True)
     notes: list[str] = []
-    total = files = 0
+    left_out: list[str] = []
+    total = files = looked_at = 0
     root = Path(student_folder)
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
         rel = Path(dirpath).relative_to(root)
         if rel == Path("."):
-            left_out = sorted(d for d in dirnames if d in PRODUCED_FOLDERS)
-            if left_out:
-                notes.append(f"{', '.join(left_out)}/ in your folder were not used: the notebook must produce them")
+            produced_dirs = sorted(d for d in dirnames if d in PRODUCED_FOLDERS)
+            if produced_dirs:
+                notes.append(f"{', '.join(produced_dirs)}/ in your folder were not used: the notebook must produce them")
             dirnames[:] = [d for d in dirnames if d not in PRODUCED_FOLDERS]
         dirnames[:] = [d for d in dirnames if not (Path(dirpath) / d).is_symlink()]
         for name in sorted(filenames):
+            looked_at += 1
+            if looked_at > MAX_LOOKED_AT:
+                break
             source = Path(dirpath) / name
             target = work / rel / name
             if source.is_symlink() or not source.is_file():
@@ -41,10 +48,20 @@ def prepare(student_folder: Path, work: Path, produced: set[str]) -> list[str]:
                 continue
             size = source.stat().st_size
             if size > MAX_FILE_MB * 2**20 or total + size > MAX_TOTAL_MB * 2**20 or files >= MAX_FILES:
-                notes.append(f"{rel / name} was not copied into the sandbox (size or file-count limit)")
+                left_out.append(str(rel / name))
                 continue
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, target, follow_symlinks=False)
             total += size
             files += 1
+        if looked_at > MAX_LOOKED_AT:
+            break
+    more = looked_at > MAX_LOOKED_AT  # the rest of the folder was not even looked at
+    if left_out or more:  # one note, however many files: the report stays readable
+        shown = ", ".join(left_out[:3]) + (", …" if len(left_out) > 3 or more else "")
+        count = f"over {len(left_out):,}" if more else f"{len(left_out):,}"
+        notes.append(
+            f"{count} file(s) of your folder were not copied into the sandbox ({shown}): the limits are "
+            f"{MAX_FILES} files, {MAX_FILE_MB} MB each, {MAX_TOTAL_MB} MB in all"
+        )
     return notes

@@ -102,6 +102,17 @@ class Cgroup:
                 pass
         return False
 
+    def process_limit_hit(self) -> bool:
+        """Whether a fork or thread was refused because the group was at its process limit."""
+        for d in self.dirs:
+            try:
+                events = dict(line.split() for line in (d / "pids.events").read_text().splitlines())
+                if int(events.get("max", 0)) > 0:
+                    return True
+            except (OSError, ValueError):
+                pass
+        return False
+
     def kill_all(self) -> None:
         """Kill every process left in the group, repeatedly, until none is left (fork bombs)."""
         deadline = time.monotonic() + 10

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from grader.inside.evaluator import MAX_MODEL_BYTES
 from grader.sandbox import bwrap
 from grader.sandbox.cgroup import Cgroup, supported as cgroups_supported
 from grader.sandbox.limits import Limits
@@ -116,6 +117,9 @@ class Evaluator:
             if events is not None:
                 request["events"] = str(_copy_event_files(events, folder / "events"))
             if model is not None:
+                size = model.stat().st_size
+                if size > MAX_MODEL_BYTES:  # refused here: copying it would cost this machine's memory
+                    return Evaluation(False, f"the file is {size / 2**20:,.0f} MB, over the {MAX_MODEL_BYTES >> 20:,} MB limit: not read")
                 target = folder / "model.keras"
                 shutil.copyfile(model, target, follow_symlinks=False)
                 request["model"] = str(target)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +31,7 @@ class ExtraCell:
     name: str
     source: str
     timeout: float
+    unless_timed_out: int | None = None  # skipped when this notebook cell ran past its limit
 
 
 @dataclass
@@ -42,6 +44,9 @@ class Execution:
     kernel_died: str | None = None
     out_of_time: float | None = None  # the notebook's time limit (s), when it was used up
     out_of_memory: bool = False
+    process_limit: int | None = None  # the limit, when the notebook hit it
+    cut_outputs: list[int] = field(default_factory=list)  # cells whose output was cut
+    output_chars: int = 0  # the cap on one cell's output
     extra: dict[str, dict] = field(default_factory=dict)  # name -> {"ran", "timed_out", "error", "outputs"}
     limits_enforced: bool = True  # memory/process limits (cgroups) were in force
     duration_s: float = 0.0
@@ -52,6 +57,14 @@ class Execution:
         if self.timed_out:
             cells = ", ".join(str(i + 1) for i in self.timed_out)
             said.append(f"Cell(s) {cells} ran past the time limit and were interrupted.")
+        if self.cut_outputs:
+            cells = ", ".join(str(i + 1) for i in self.cut_outputs[:20])
+            said.append(f"Cell(s) {cells} produced over {self.output_chars:,} characters of output; the rest was dropped.")
+        if self.process_limit:
+            said.append(
+                f"The notebook tried to run more than {self.process_limit} processes and threads at once; "
+                "the extra ones were refused."
+            )
         if self.kernel_died:
             said.append(self.kernel_died)
         if self.skipped:
@@ -77,18 +90,67 @@ class _LimitedClient(NotebookClient):
         return await super()._async_handle_timeout(timeout, cell)
 
     def output(self, outs, msg, display_id, cell_index):
-        size = len(str(msg.get("content", "")))
+        if self._rewrote_line(outs, msg, cell_index):
+            return None
+        size = _content_size(msg.get("content"))
         kept = self._kept.get(cell_index, 0)
         if kept > self.output_chars:
             return None
         self._kept[cell_index] = kept + size
         if kept + size > self.output_chars:
-            note = nbformat.v4.new_output(
-                "stream", name="stderr", text=f"\n[output cut at {self.output_chars:,} characters by the grader]\n"
-            )
+            note = _cut_note(self.output_chars)
             outs.append(note)
             return note
         return super().output(outs, msg, display_id, cell_index)
+
+    def _rewrote_line(self, outs, msg, cell_index) -> bool:
+        """A print with "\r" (a progress bar) rewrites the last line of the stream before it, as a
+        terminal would: 10,000 frames then keep only the last one, not the first 100,000 characters."""
+        content = msg.get("content") or {}
+        text = content.get("text")
+        if msg.get("msg_type") != "stream" or not isinstance(text, str) or "\r" not in text:
+            return False
+        if self.clear_before_next_output or self._kept.get(cell_index, 0) > self.output_chars:
+            return False
+        last = outs[-1] if outs else None
+        if not last or last.get("output_type") != "stream" or last.get("name") != content.get("name"):
+            last = nbformat.v4.new_output("stream", name=content.get("name", "stdout"), text="")
+            outs.append(last)
+        before = len(last.text)
+        last.text = _terminal_lines(last.text + text)
+        self._kept[cell_index] = self._kept.get(cell_index, 0) - before + len(last.text)
+        return self._kept[cell_index] <= self.output_chars or self._cut(outs, cell_index)
+
+    def _cut(self, outs, cell_index) -> bool:
+        last = outs[-1]
+        last.text = last.text[: max(0, len(last.text) - (self._kept[cell_index] - self.output_chars))]
+        outs.append(_cut_note(self.output_chars))
+        self._kept[cell_index] = self.output_chars + 1  # nothing more is kept
+        return True
+
+
+def _cut_note(output_chars: int):
+    return nbformat.v4.new_output(
+        "stream", name="stderr", text=f"\n[output cut at {output_chars:,} characters by the grader]\n"
+    )
+
+
+def _terminal_lines(text: str) -> str:
+    """Each line as a terminal leaves it: the text after its last "\r" (a trailing "\r" kept,
+    so the next print still rewrites the line)."""
+    lines = text.split("\n")
+    return "\n".join(line if "\r" not in line[:-1] else line[:-1].rsplit("\r", 1)[-1] + line[-1] for line in lines)
+
+
+def _content_size(content) -> int:
+    """Characters in a message's content, without building one more copy of a huge output."""
+    if isinstance(content, str):
+        return len(content)
+    if isinstance(content, dict):
+        return sum(_content_size(v) for v in content.values()) + len(content)
+    if isinstance(content, list):
+        return sum(_content_size(v) for v in content) + len(content)
+    return 8
 
 
 def _first_error(cell) -> str | None:
@@ -98,8 +160,9 @@ def _first_error(cell) -> str | None:
     return None
 
 
-def run_notebook(nb, plan: KernelPlan, extra: list[ExtraCell] = ()) -> Execution:
-    """Execute every code cell of `nb` (a copy is run), then the extra cells."""
+def run_notebook(nb, plan: KernelPlan, extra: list[ExtraCell] = (), stop: threading.Event | None = None) -> Execution:
+    """Execute every code cell of `nb` (a copy is run), then the extra cells; `stop` (set from
+    another thread) kills the kernel and ends the run early."""
     nb = copy.deepcopy(nb)
     code_cells = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
     first_extra = len(nb.cells)
@@ -126,40 +189,63 @@ def run_notebook(nb, plan: KernelPlan, extra: list[ExtraCell] = ()) -> Execution
     )
     result = Execution(notebook=None, limits_enforced=cgroup is not None and cgroup.active)
     order = code_cells + list(range(first_extra, len(nb.cells)))
+
+    async def kill_on_stop() -> None:
+        while not stop.is_set():
+            await asyncio.sleep(0.2)
+        if cgroup is not None and cgroup.active:
+            cgroup.kill_all()  # nbclient sees the dead kernel within a second
+        else:
+            await km.shutdown_kernel(now=True)
+
     async def run_cells() -> None:
         async with client.async_setup_kernel():
-            for position, index in enumerate(order):
-                remaining = deadline - time.monotonic()
-                is_extra = index >= first_extra
-                budget = extra[index - first_extra].timeout if is_extra else limits.cell_timeout
-                if remaining <= 1:
-                    result.skipped.extend(i for i in order[position:] if i < first_extra)
-                    result.out_of_time = limits.notebook_timeout
-                    break
-                client.timeout = max(1, int(min(budget, remaining)))
-                client.current_index = index
-                try:
-                    await client.async_execute_cell(nb.cells[index], index)
-                except DeadKernelError:
-                    result.kernel_died = _death_message(index, first_extra, extra, cgroup)
-                    result.skipped.extend(i for i in order[position + 1:] if i < first_extra)
-                    if is_extra:
-                        result.extra[extra[index - first_extra].name] = {"ran": False, "error": "kernel died"}
-                    break
-                error = _first_error(nb.cells[index])
+            watcher = asyncio.ensure_future(kill_on_stop()) if stop is not None else None
+            try:
+                await run_each_cell()
+            finally:
+                if watcher is not None:
+                    watcher.cancel()
+
+    async def run_each_cell() -> None:
+        for position, index in enumerate(order):
+            remaining = deadline - time.monotonic()
+            is_extra = index >= first_extra
+            budget = extra[index - first_extra].timeout if is_extra else limits.cell_timeout
+            if stop is not None and stop.is_set():
+                break
+            if remaining <= 1:
+                result.skipped.extend(i for i in order[position:] if i < first_extra)
+                result.out_of_time = limits.notebook_timeout
+                break
+            if is_extra and extra[index - first_extra].unless_timed_out in client.timeouts:
+                # re-running a cell that already hung would only hang again
+                result.extra[extra[index - first_extra].name] = {"ran": False, "skipped": True}
+                continue
+            client.timeout = max(1, int(min(budget, remaining)))
+            client.current_index = index
+            try:
+                await client.async_execute_cell(nb.cells[index], index)
+            except DeadKernelError:
+                result.kernel_died = _death_message(index, first_extra, extra, cgroup)
+                result.skipped.extend(i for i in order[position + 1:] if i < first_extra)
                 if is_extra:
-                    result.extra[extra[index - first_extra].name] = {
-                        "ran": True,
-                        "timed_out": index in client.timeouts,
-                        "error": error,
-                        "outputs": nb.cells[index].outputs,
-                    }
-                else:
-                    result.ran.append(index)
-                    if index in client.timeouts:
-                        result.timed_out.append(index)
-                    elif error:
-                        result.errors[index] = error
+                    result.extra[extra[index - first_extra].name] = {"ran": False, "error": "kernel died"}
+                break
+            error = _first_error(nb.cells[index])
+            if is_extra:
+                result.extra[extra[index - first_extra].name] = {
+                    "ran": True,
+                    "timed_out": index in client.timeouts,
+                    "error": error,
+                    "outputs": nb.cells[index].outputs,
+                }
+            else:
+                result.ran.append(index)
+                if index in client.timeouts:
+                    result.timed_out.append(index)
+                elif error:
+                    result.errors[index] = error
 
     try:
         # one event loop for the whole run: the kernel client's sockets belong to it
@@ -172,7 +258,10 @@ def run_notebook(nb, plan: KernelPlan, extra: list[ExtraCell] = ()) -> Execution
     finally:
         if cgroup is not None:
             result.out_of_memory = cgroup.oom_killed()
+            result.process_limit = limits.max_processes if cgroup.process_limit_hit() else None
             cgroup.remove()
+    result.cut_outputs = sorted(i for i, n in client._kept.items() if n > limits.output_chars and i < first_extra)
+    result.output_chars = limits.output_chars
     if result.out_of_memory and result.kernel_died:
         result.kernel_died += f" It ran out of memory (limit {limits.memory_mb} MB)."
     nb.cells = nb.cells[:first_extra]
