@@ -31,6 +31,7 @@ def main() -> None:
 
     \b
     grade SUBMISSIONS/        grade a class (SUBMISSIONS/<student>/ch10.ipynb ...)
+    grade check NOTEBOOK      a student's check before submitting (no answer key needed)
     grade assign              regenerate assignments/ from solutions/
     grade data status         show the MNIST copy the grader uses
     """
@@ -131,6 +132,34 @@ def assign(solutions, out, check):
         atomic_write_text(path, files[path])
         click.echo(f"wrote {path}")
     click.echo(f"{len(files)} files, {len(outdated)} changed")
+
+
+@main.command("check")
+@click.argument("notebook", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--sandbox", type=click.Choice(["auto", "bubblewrap", "none"]), default="auto", show_default=True, help="'auto': bubblewrap when installed, else your own user.")
+@click.option("--cell-timeout", type=float, default=DEFAULTS.cell_timeout, show_default=True, help="Seconds per cell before it is interrupted.")
+def check(notebook, sandbox, cell_timeout):
+    """Check NOTEBOOK before you submit: every answer present and well-formed, functions and
+    models as the assignment asks. Says nothing about whether answers are right.
+
+    Exit status: 0 when nothing is missing or malformed, 1 otherwise.
+    """
+    from grader.check.run import check_notebook
+    from grader.sandbox import bwrap
+    from grader.ui import CheckProgress, print_check
+
+    if sandbox == "auto":
+        sandbox = "none" if bwrap.available() else "bubblewrap"
+        if sandbox == "none":
+            click.echo("bubblewrap is not installed: running your notebook as your own user, without a sandbox.", err=True)
+    elif sandbox == "bubblewrap" and (why := bwrap.available()):
+        raise click.ClickException(f"{why}; or use --sandbox none")
+    cores = max(1, os.cpu_count() or 1)
+    limits = Limits(cell_timeout=cell_timeout, threads=cores)
+    with CheckProgress(sys.stderr.isatty()) as progress:
+        result = check_notebook(notebook, sandbox == "bubblewrap", limits, progress.advance, progress.start)
+    print_check(notebook, result)
+    sys.exit(0 if result.ok else 1)
 
 
 main.add_command(data)

@@ -9,6 +9,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
 from grader.records import Report
 from grader.report import summary_rows
@@ -72,7 +73,7 @@ def print_class_summary(run, out: Path, elapsed: float) -> None:
     out_console = Console()
     out_console.print(table)
     for student, reason in run.ungraded:
-        out_console.print(f"not graded: {student}: {reason}")
+        out_console.print(f"not graded: {student}: {reason}", markup=False, highlight=False)  # names are data
     for report in run.reports:
         for problem in report.problems:
             out_console.print(f"{report.student}/{report.assignment}: {problem}", markup=False, highlight=False)
@@ -94,3 +95,49 @@ def _names(done, limit: int = 20) -> str:
     names = [f"{d.student}/{d.assignment}" for d in done]
     more = f" and {len(names) - limit} more" if len(names) > limit else ""
     return (", ".join(names[:limit]) + more) or "none"
+
+
+class CheckProgress:
+    """A bar over the notebook's code cells while `grade check` runs it (terminal only)."""
+
+    def __init__(self, interactive: bool):
+        self.progress = Progress(TextColumn("running notebook"), BarColumn(), MofNCompleteColumn(), TextColumn("cells"), TimeElapsedColumn(), console=console) if interactive else None
+        self.task = None
+
+    def __enter__(self):
+        if self.progress:
+            self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        if self.progress:
+            self.progress.__exit__(*exc)
+
+    def start(self, cells: int) -> None:
+        if self.progress:
+            self.task = self.progress.add_task("run", total=cells)
+        else:
+            print(f"running the notebook ({cells} code cells)...", file=sys.stderr, flush=True)
+
+    def advance(self, cell_index: int) -> None:
+        if self.progress and self.task is not None:
+            self.progress.advance(self.task)
+
+
+def print_check(notebook: Path, result) -> None:
+    out = Console()
+    title = f"grade check {notebook.name}" + (f" ({result.assignment})" if result.assignment else "")
+    table = Table(title=title)
+    for column in ("item", "part", "", "what was found / what to fix"):
+        table.add_column(column)
+    for row in result.rows:
+        table.add_row(row.item, row.part, "[green]ok[/]" if row.ok else "[red]problem[/]", Text(row.message))
+    if result.rows:
+        out.print(table)
+    for problem in result.problems:
+        out.print(Text(f"notebook: {problem}", style="red"))
+    missing = sum(not r.ok for r in result.rows) + len(result.problems)
+    if missing:
+        out.print(f"{missing} problem(s) to fix before submitting. Whether answers are right is not checked here.")
+    else:
+        out.print("Nothing missing or malformed. Whether answers are right is not checked here.")

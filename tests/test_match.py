@@ -38,7 +38,9 @@ def test_metadata_wins_over_the_file_name(tmp_path):
     submit(tmp_path, "alice", "ch10.ipynb", assignment="ch14")
     subs, notes = student_submissions(tmp_path / "alice", KNOWN)
     assert [(s.assignment, Path(s.path).name) for s in subs] == [("ch14", "ch10.ipynb")]
-    assert subs[0].note == "matched to ch14 by its metadata"
+    assert subs[0].note == (
+        "matched to ch14 by its metadata; ch10.ipynb is named like ch10 but its metadata says ch14: graded as ch14"
+    )
     assert notes == []
 
 
@@ -84,7 +86,9 @@ def test_a_chapter_id_later_in_the_name_is_matched(name):
 def test_metadata_for_an_unknown_assignment_falls_back_to_the_file_name(tmp_path):
     submit(tmp_path, "carol", "ch10.ipynb", assignment="ch99")
     subs, _ = student_submissions(tmp_path / "carol", KNOWN)
-    assert [(s.assignment, s.note) for s in subs] == [("ch10", "matched to ch10 by its file name")]
+    assert [(s.assignment, s.note) for s in subs] == [
+        ("ch10", "matched to ch10 by its file name; its metadata names 'ch99', not an assignment graded here")
+    ]
 
 
 def test_a_notebook_for_an_unknown_assignment_is_noted(tmp_path):

@@ -165,9 +165,31 @@ def read_spec(nb) -> Assignment:
     return assignment
 
 
+def _definition_source(nb, name: str) -> str | None:
+    """The last code cell of the solution that defines `name` at top level."""
+    found = None
+    for cell in nb.cells:
+        if cell.get("cell_type") != "code" or is_item_cell(cell):
+            continue
+        source = _source(cell)
+        try:
+            tree = ast.parse(source)
+        except SyntaxError:
+            continue
+        if any(isinstance(n, ast.FunctionDef) and n.name == name for n in tree.body):
+            found = source
+    return found
+
+
 def _attach_keys(nb, assignment: Assignment) -> None:
     for item in assignment.items:
         for part in item.parts:
+            if part.kind == "builder":
+                # the grader's own build of the model is the solution's builder, run by the evaluator
+                part.key = _definition_source(nb, part.name)
+                if part.key is None:
+                    raise SpecError(f"{item.id}: the solution does not define {part.name}")
+                continue
             if part.kind not in STATIC_KINDS:
                 continue
             found = find_assignment(nb, part.name)

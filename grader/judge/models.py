@@ -62,11 +62,34 @@ def _accuracy_scale(accuracy: float, threshold: float, floor: float) -> float:
     return round(max(0.0, 0.8 * (accuracy - floor) / (threshold - floor)), 4)
 
 
+def _mnist_problem(description: dict) -> str | None:
+    problem = _io_problem(description, [None, 28, 28], [None, 10])
+    return problem and f"{problem} (pixels as float32 in [0, 1], one row of 10 scores per image)."
+
+
+def _reber_problem(description: dict) -> str | None:
+    inputs = description["inputs"]
+    if len(inputs) != 1 or len(inputs[0]) != 3 or inputs[0][2] != 7:
+        return f"input shape is {', '.join(_shape(s) for s in inputs)}, expected (N, T, 7): one-hot letters over T steps."
+    if description["output"] not in ([None, 1], [None]):
+        return f"output shape is {_shape(description['output'] or [])}, expected (N, 1): the probability that the string is grammatical."
+    return None
+
+
+def shape_problem(check: str, description: dict) -> str | None:
+    """What is wrong with a model's input or output shape for `check`, seen before predicting."""
+    if check in ("mnist_dense", "mnist_rnn"):
+        return _mnist_problem(description)
+    if check == "reber_classifier":
+        return _reber_problem(description)
+    return None
+
+
 def _mnist_verdict(part: Part, evaluation: Evaluation, ctx: Context, recurrent: bool) -> Verdict:
     description = evaluation.description
-    problem = _io_problem(description, [None, 28, 28], [None, 10])
+    problem = _mnist_problem(description)
     if problem:
-        return Verdict(0.0, f"{problem} (pixels as float32 in [0, 1], one row of 10 scores per image).")
+        return Verdict(0.0, problem)
     kinds = _layer_kinds(description)
     conv = [k for k in kinds if k.startswith(CONV_PREFIX)]
     rnn = [k for k in kinds if k in RECURRENT]
@@ -125,12 +148,9 @@ def request_reber(part: Part, ctx: Context):
 
 
 def judge_reber(part, evaluation, ctx: Context, request: ReberRequest) -> Verdict:
-    description = evaluation.description
-    inputs = description["inputs"]
-    if len(inputs) != 1 or len(inputs[0]) != 3 or inputs[0][2] != 7:
-        return Verdict(0.0, f"input shape is {', '.join(_shape(s) for s in inputs)}, expected (N, T, 7): one-hot letters over T steps.")
-    if description["output"] not in ([None, 1], [None]):
-        return Verdict(0.0, f"output shape is {_shape(description['output'] or [])}, expected (N, 1): the probability that the string is grammatical.")
+    problem = _reber_problem(evaluation.description)
+    if problem:
+        return Verdict(0.0, problem)
     alpha = part.settings.get("alpha", ctx.alpha)
     return reber_verdicts.judge_classifier(evaluation.predictions, request.labels, alpha=alpha)
 

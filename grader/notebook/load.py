@@ -58,8 +58,8 @@ def read_notebook(path: Path, max_mb: int = MAX_NOTEBOOK_MB):
             hint = " (it holds only white space)"
         elif stripped[0] not in "{[":
             hint = " (it looks like a script or another file renamed .ipynb)"
-        elif not stripped.endswith(("}", "]")):
-            hint = " (the file looks cut off)"
+        elif exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string"):
+            hint = " (the file looks cut off)"  # the JSON is fine up to where the file ends
         raise NotebookProblem(f"{name} is not valid notebook JSON{hint}: {exc.msg} (line {exc.lineno}).") from None
     if not isinstance(data, dict) or "cells" not in data and "worksheets" not in data:
         raise NotebookProblem(f"{name} is JSON but not a Jupyter notebook (no cells).")

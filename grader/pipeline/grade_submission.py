@@ -230,7 +230,7 @@ class Worker:
         model = _probe_model_file(result.values[0], results.folder)
         if model is None:
             return Verdict(0.0, f"the model returned by {shown} was not saved by the grader's probe.")
-        evaluation = self.evaluator.evaluate(model, None, {"builder": part.check, "args": args})
+        evaluation = self.evaluator.evaluate(model, None, {"source": part.key, "function": part.name, "args": args})
         if not evaluation.ok or evaluation.description is None or evaluation.reference is None:
             return Verdict(0.0, f"the model returned by {shown} could not be read: {evaluation.error}")
         verdict = models.compare_models(evaluation.description, evaluation.reference)
@@ -253,13 +253,17 @@ class Worker:
             described = self.evaluator.evaluate(path)
             if not described.ok:
                 return Verdict(0.0, f"{part.file}: {described.error}")
+            if problem := models.shape_problem(part.check, described.description):
+                return Verdict(0.0, f"{part.file}: {problem}")
             inputs, labels = models.reber_inputs_for(described.description, request)
             request.labels = labels
             evaluation = self.evaluator.evaluate(path, inputs)
         else:
             evaluation = self.evaluator.evaluate(path, request)
         if not evaluation.ok or evaluation.description is None:
-            return Verdict(0.0, f"{part.file}: {evaluation.error}")
+            # loaded but could not predict: a wrong shape says it better than Keras' own error
+            problem = evaluation.description and models.shape_problem(part.check, evaluation.description)
+            return Verdict(0.0, f"{part.file}: {problem or evaluation.error}")
         return judge(part, evaluation, ctx, request)
 
 

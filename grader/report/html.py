@@ -38,7 +38,7 @@ TEXT_LIMIT = 10_000  # characters of one text output (stream, text/plain, traceb
 RICH_TEXT_LIMIT = 100_000  # characters of one HTML / Markdown / LaTeX output
 IMAGE_LIMIT = 1_000_000  # bytes of one image
 OUTPUTS_PER_CELL = 50
-NOTEBOOK_OUTPUT_BUDGET = 800_000  # characters of all outputs together: the page stays under 1 MB
+NOTEBOOK_OUTPUT_BUDGET = 600_000  # characters of all outputs together: with its CSS, a page stays under 1 MB
 SOURCE_LIMIT = 20_000  # characters of one cell's source
 
 _TRUSTED = "homl_grader"  # cell-metadata mark of the grader's own HTML; student cells never keep it

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import select
 import shutil
 import subprocess
@@ -53,6 +54,17 @@ def _copy_event_files(source: Path, target: Path, max_files: int = 200, max_mb: 
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, dest, follow_symlinks=False)
     return target
+
+
+MAX_ERROR_CHARS = 500
+
+
+def _plain(error: str | None) -> str | None:
+    """An error from Keras as one short line for a report: no terminal colours, no pages of text."""
+    if error is None:
+        return None
+    text = " ".join(re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", str(error)).split())
+    return text if len(text) <= MAX_ERROR_CHARS else text[:MAX_ERROR_CHARS] + "…"
 
 
 class Evaluator:
@@ -135,7 +147,7 @@ class Evaluator:
                 self.close()
                 return Evaluation(False, "the model evaluator stopped answering")
             reply = json.loads(line)
-            result = Evaluation(reply["ok"], reply.get("error"))
+            result = Evaluation(reply["ok"], _plain(reply.get("error")))
             if (folder / "description.json").exists():
                 result.description = json.loads((folder / "description.json").read_text())
             if (folder / "reference.json").exists():

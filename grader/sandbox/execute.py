@@ -160,7 +160,13 @@ def _first_error(cell) -> str | None:
     return None
 
 
-def run_notebook(nb, plan: KernelPlan, extra: list[ExtraCell] = (), stop: threading.Event | None = None) -> Execution:
+def run_notebook(
+    nb,
+    plan: KernelPlan,
+    extra: list[ExtraCell] = (),
+    stop: threading.Event | None = None,
+    on_cell=None,
+) -> Execution:
     """Execute every code cell of `nb` (a copy is run), then the extra cells; `stop` (set from
     another thread) kills the kernel and ends the run early."""
     nb = copy.deepcopy(nb)
@@ -187,6 +193,8 @@ def run_notebook(nb, plan: KernelPlan, extra: list[ExtraCell] = (), stop: thread
         output_chars=limits.output_chars,
         resources={"metadata": {"path": str(plan.workdir)}},
     )
+    if on_cell is not None:  # progress for a person watching: called after each cell
+        client.on_cell_executed = lambda cell, cell_index, execute_reply: on_cell(cell_index)
     result = Execution(notebook=None, limits_enforced=cgroup is not None and cgroup.active)
     order = code_cells + list(range(first_extra, len(nb.cells)))
 

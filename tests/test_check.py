@@ -1,0 +1,128 @@
+"""`grade check`: a student's self-check without the key, and a student's package without keys."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import nbformat
+import pytest
+from click.testing import CliRunner
+
+from grader.assign.generate import BEGIN, END
+from grader.assign.spec import load_public_specs, load_solution
+from grader.check.run import _static_row, check_notebook
+from grader.cli import main
+from grader.sandbox.limits import Limits
+
+ROOT = Path(__file__).resolve().parents[1]
+LIMITS = Limits(cell_timeout=120, threads=2)
+
+
+def test_check_on_the_stub_lists_every_missing_item(tmp_path):
+    stub = tmp_path / "ch10.ipynb"
+    stub.write_text((ROOT / "assignments" / "ch10.ipynb").read_text())
+    result = check_notebook(stub, sandboxed=True, limits=LIMITS)
+    spec = load_public_specs()["ch10"]
+    expected = {(i.id, p.label) for i in spec.items for p in i.parts}
+    assert {(r.item, r.part) for r in result.rows} == expected
+    assert not any(r.ok for r in result.rows)
+    messages = {r.part: r.message for r in result.rows}
+    assert "is still None" in messages["answer_q1"]
+    assert "NotImplementedError" in messages["xor_network"]
+    assert "was not saved" in messages["mnist_model.keras"]
+    cli = CliRunner().invoke(main, ["check", str(stub), "--cell-timeout", "60"])
+    assert cli.exit_code == 1
+
+
+def _nb(*sources, assignment="ch10"):
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["homl_grader"] = {"assignment": assignment, "version": "1"}
+    nb.cells = [nbformat.v4.new_code_cell(s) for s in sources]
+    return nb
+
+
+def test_check_never_says_whether_a_choice_is_right():
+    spec = load_public_specs()["ch10"]
+    part = spec.item("ch10.q2").parts[0]
+    rows = [_static_row("ch10.q2", part, _nb(f'answer_q2 = "{letter}"')) for letter in "ABCD"]
+    assert len({(r.ok, r.message) for r in rows}) == 1
+    assert all(r.ok for r in rows)
+
+
+def test_check_names_the_shapes_of_a_wrong_shaped_model(tmp_path):
+    nb = _nb(
+        "import keras\n"
+        "model = keras.Sequential([keras.Input(shape=(784,)), keras.layers.Dense(10, activation='softmax')])\n"
+        "model.save('mnist_model.keras')"
+    )
+    path = tmp_path / "ch10.ipynb"
+    nbformat.write(nb, path)
+    rows = {r.part: r for r in check_notebook(path, sandboxed=True, limits=LIMITS).rows}
+    row = rows["mnist_model.keras"]
+    assert not row.ok
+    assert "[None, 784]" in row.message and "[None, 28, 28]" in row.message
+
+
+def test_check_on_the_reference_solution_finds_nothing_missing(tmp_path):
+    path = tmp_path / "ch10.ipynb"
+    path.write_text((ROOT / "solutions" / "ch10.ipynb").read_text())
+    result = check_notebook(path, sandboxed=True, limits=LIMITS)
+    assert result.ok, [(r.part, r.message) for r in result.rows if not r.ok] + result.problems
+    accuracy = {r.part: r.message for r in result.rows}["mnist_model.keras"]
+    assert "validation accuracy" in accuracy and "held-out training digits" in accuracy
+
+
+def _key_strings() -> list[str]:
+    """Every key as the solution writes it, and every line of solution code."""
+    found = []
+    for path in sorted((ROOT / "solutions").glob("*.ipynb")):
+        nb, spec = load_solution(path)
+        stub_text = (ROOT / "assignments" / path.name).read_text()
+        for item in spec.items:
+            for part in item.parts:
+                if part.kind == "choice":
+                    found += [f'{part.name} = "{part.key}"', f"{part.name} = '{part.key}'"]
+                elif part.kind == "shapes":
+                    found += [f'"{k}": {tuple(v)}' for k, v in part.key.items()]
+        for cell in nb.cells:
+            inside = False
+            for line in cell.source.split("\n"):
+                if BEGIN.match(line):
+                    inside = True
+                elif END.match(line):
+                    inside = False
+                elif inside and len(line.strip()) > 30 and line.strip() not in stub_text:
+                    found.append(line.strip())
+    return found
+
+
+# The grader's own Reber implementation is in the package by design (the judge generates and
+# recognises strings with it); its code may coincide with the exercise's, not with any key.
+REFERENCE_MODULES = {"grader/data/reber.py"}
+
+
+def test_the_students_package_holds_no_answer_key(tmp_path):
+    source = tmp_path / "src"  # a clean copy: no stale build/ folder in the wheel
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(".git", "build", "*.egg-info", "grade-reports", "__pycache__"))
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path), str(source)],
+        check=True,
+    )
+    wheel = next(tmp_path.glob("homl_grader-*.whl"))
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        texts = {
+            n: archive.read(n).decode("utf-8", "replace")
+            for n in names
+            if not n.endswith((".npz", ".npy")) and n not in REFERENCE_MODULES
+        }
+    assert not [n for n in names if n.endswith(".ipynb") or "solutions/" in n]
+    assert any(n.endswith("grader/specs/ch10.json") for n in names)
+    keys = _key_strings()
+    assert len(keys) > 50
+    leaks = [(k, n) for k in keys for n, text in texts.items() if k in text]
+    assert not leaks
