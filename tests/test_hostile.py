@@ -46,7 +46,7 @@ LIMITS = dict(cell_timeout=10, notebook_timeout=60, memory_mb=768, max_processes
 LIMIT_ARGS = ["--cell-timeout", "10", "--notebook-timeout", "60", "--memory-mb", "768", "--max-processes", "128"]
 RUN_TIMEOUT = 400  # the whole class; it takes about a minute and a half on 2 cores
 MAX_REPORT_BYTES = 2**20
-GRADER_MEMORY_MB = 900  # the grader itself, while students send it 500 MB of prints and a 100 MB image
+GRADER_MEMORY_MB = 400  # the grader itself (~110 MB), while students send it 500 MB of prints and 400 MB of images
 BASE_SCORE = POINTS["answer_q1"] + POINTS["xor_network"]  # what a corpus.BASE notebook earns
 
 needs_cgroups = pytest.mark.skipif(not cgroup.supported(), reason="memory and process limits need writable cgroups")
@@ -224,7 +224,8 @@ def test_each_hostile_report_says_what_happened_in_one_sentence(hostile_class, h
     if hostile.assignment is None:  # not graded: summary.md and the terminal say why
         reason = next(line for line in hostile_class.summary.splitlines() if line.startswith(f"- {hostile.student}:"))
         assert hostile.says in reason
-        assert f"not graded: {hostile.student}: {hostile.says}" in hostile_class.stdout
+        said = [line for line in hostile_class.stdout.splitlines() if line.startswith(f"not graded: {hostile.student}: ")]
+        assert said and hostile.says in said[0], hostile_class.stdout[-3000:]
         assert not any(s == hostile.student for s, _ in hostile_class.reports)
         return
     report = hostile_class.report(hostile)
@@ -251,7 +252,7 @@ def test_huge_outputs_are_cut_and_a_progress_bar_shows_its_last_frame(hostile_cl
     assert "] 5000/10000" not in bar  # earlier frames were overwritten, as in Jupyter
     images = hostile_class.html(case("images-40x90kb"))
     assert "output budget is used up" in images
-    for student in ("print-500mb", "progress-bar", "image-100mb", "images-40x90kb"):
+    for student in ("print-500mb", "progress-bar", "image-100mb", "raw-100mb-messages", "images-40x90kb"):
         report = hostile_class.report(case(student))
         assert report["score"] == BASE_SCORE, (student, sentences(report))  # the cells after still ran
 

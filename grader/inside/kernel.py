@@ -6,6 +6,34 @@ Run as `python -m grader.inside.kernel -f CONNECTION_FILE`.
 from . import probe  # noqa: F401  (now, before any student cell: it binds the functions it writes with)
 from .mnist_hook import install
 
+MAX_OUTPUT_CHARS = 250_000  # of one string in one output message; the grader keeps 100,000 per cell
+
+
+def _cut(value):
+    if isinstance(value, str) and len(value) > MAX_OUTPUT_CHARS:
+        return value[:MAX_OUTPUT_CHARS]
+    if isinstance(value, dict):
+        return {k: _cut(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_cut(v) for v in value[:1000]]
+    return value
+
+
+def cap_outputs() -> None:
+    """Cut huge outputs before they are sent: `print` of 500 MB or a 100 MB image costs neither this
+    kernel nor the grader that much memory. (A notebook can undo this; the grader has its own bound.)"""
+    from jupyter_client.session import Session
+
+    serialize = Session.serialize
+
+    def capped(self, msg, ident=None):
+        if msg.get("msg_type") in ("stream", "display_data", "update_display_data", "execute_result", "error"):
+            msg = {**msg, "content": _cut(msg.get("content"))}
+        return serialize(self, msg, ident)
+
+    Session.serialize = capped
+
+
 if __name__ == "__main__":
     import os
 
@@ -14,6 +42,7 @@ if __name__ == "__main__":
     os.dup2(quiet, 1)
     os.dup2(quiet, 2)
     install()
+    cap_outputs()
     from ipykernel import kernelapp
 
     kernelapp.launch_new_instance()

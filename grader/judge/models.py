@@ -103,7 +103,7 @@ def _mnist_verdict(part: Part, evaluation: Evaluation, ctx: Context, recurrent: 
         if banned:
             return Verdict(0.0, f"the model has a {banned[0]} layer; this task asks for dense layers only.")
     threshold = (ctx.thresholds or {}).get(part.check, part.settings.get("threshold", 0.98))
-    floor = 0.9 if not recurrent else 0.8
+    floor = threshold - (0.15 if recurrent else 0.08)  # no marks this far below the threshold
     predictions = evaluation.predictions
     labels = ctx.mnist_labels
     if predictions is None or predictions.shape != (len(labels), 10) or not np.all(np.isfinite(predictions)):

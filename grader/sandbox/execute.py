@@ -19,7 +19,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 
 from grader.sandbox.cgroup import Cgroup, supported as cgroups_supported
-from grader.sandbox.kernel import KernelPlan, kernel_manager
+from grader.sandbox.kernel import MAX_MESSAGE_BYTES, KernelPlan, dropped_messages, kernel_manager, watch_iopub
 
 TIMEOUT_ENAME = "CellTimeout"
 
@@ -46,6 +46,7 @@ class Execution:
     out_of_memory: bool = False
     process_limit: int | None = None  # the limit, when the notebook hit it
     cut_outputs: list[int] = field(default_factory=list)  # cells whose output was cut
+    dropped_outputs: list[int] = field(default_factory=list)  # cells that sent a message over the limit
     output_chars: int = 0  # the cap on one cell's output
     extra: dict[str, dict] = field(default_factory=dict)  # name -> {"ran", "timed_out", "error", "outputs"}
     limits_enforced: bool = True  # memory/process limits (cgroups) were in force
@@ -60,6 +61,9 @@ class Execution:
         if self.cut_outputs:
             cells = ", ".join(str(i + 1) for i in self.cut_outputs[:20])
             said.append(f"Cell(s) {cells} produced over {self.output_chars:,} characters of output; the rest was dropped.")
+        if self.dropped_outputs:
+            cells = ", ".join(str(i + 1) for i in self.dropped_outputs[:20])
+            said.append(f"Cell(s) {cells} sent an output over {MAX_MESSAGE_BYTES >> 20} MB at once; it was dropped.")
         if self.process_limit:
             said.append(
                 f"The notebook tried to run more than {self.process_limit} processes and threads at once; "
@@ -209,13 +213,15 @@ def run_notebook(
     async def run_cells() -> None:
         async with client.async_setup_kernel():
             watcher = asyncio.ensure_future(kill_on_stop()) if stop is not None else None
+            monitor = watch_iopub(client.kc)
             try:
-                await run_each_cell()
+                await run_each_cell(monitor)
             finally:
+                monitor.close(linger=0)
                 if watcher is not None:
                     watcher.cancel()
 
-    async def run_each_cell() -> None:
+    async def run_each_cell(monitor) -> None:
         for position, index in enumerate(order):
             remaining = deadline - time.monotonic()
             is_extra = index >= first_extra
@@ -240,6 +246,8 @@ def run_notebook(
                 if is_extra:
                     result.extra[extra[index - first_extra].name] = {"ran": False, "error": "kernel died"}
                 break
+            if await dropped_messages(monitor) and not is_extra:
+                result.dropped_outputs.append(index)
             error = _first_error(nb.cells[index])
             if is_extra:
                 result.extra[extra[index - first_extra].name] = {

@@ -13,14 +13,22 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import zmq
 from jupyter_client import AsyncKernelManager
+from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.kernelspec import KernelSpecManager
+from zmq.utils.monitor import parse_monitor_message
 
 from grader.sandbox import bwrap
 from grader.sandbox.cgroup import Cgroup
 from grader.sandbox.limits import Limits
 
 KERNEL_NAME = "homl-grader"
+# What the grader holds of a notebook's output at once, whatever the notebook sends: a larger message
+# drops the connection (it reconnects at once), and at most IOPUB_QUEUE messages wait here; the rest
+# wait inside the sandbox. The kernel itself cuts honest floods much smaller (grader/inside/kernel.py).
+MAX_MESSAGE_BYTES = 8 * 2**20
+IOPUB_QUEUE = 16
 MNIST_IN_SANDBOX = "/opt/homl/data/mnist.npz"
 
 
@@ -57,6 +65,33 @@ def _kernel_argv(plan: KernelPlan, cgroup: Cgroup | None) -> tuple[list[str], di
     return bwrap.in_cgroup(argv, cgroup.procs_files if cgroup else []), {}
 
 
+class BoundedKernelClient(AsyncKernelClient):
+    """A kernel client whose output channel cannot fill the grader's memory."""
+
+    def connect_iopub(self, identity: bytes | None = None):
+        sock = super().connect_iopub(identity)
+        url = self._make_url("iopub")
+        sock.disconnect(url)  # the limits apply to connections made after they are set
+        sock.maxmsgsize = MAX_MESSAGE_BYTES
+        sock.rcvhwm = IOPUB_QUEUE
+        sock.connect(url)
+        return sock
+
+
+def watch_iopub(client: AsyncKernelClient):
+    """A monitor of the output channel: each disconnection it reports is a message over the limit."""
+    return client.iopub_channel.socket.get_monitor_socket(zmq.EVENT_DISCONNECTED)
+
+
+async def dropped_messages(monitor) -> int:
+    """Messages over MAX_MESSAGE_BYTES the kernel sent since the last call (each cost a reconnection)."""
+    count = 0
+    while await monitor.poll(0):
+        if parse_monitor_message(await monitor.recv_multipart())["event"] == zmq.EVENT_DISCONNECTED:
+            count += 1
+    return count
+
+
 def kernel_manager(plan: KernelPlan, cgroup: Cgroup | None) -> AsyncKernelManager:
     argv, env = _kernel_argv(plan, cgroup)
     spec_dir = plan.io / "kernelspec" / KERNEL_NAME
@@ -76,6 +111,7 @@ def kernel_manager(plan: KernelPlan, cgroup: Cgroup | None) -> AsyncKernelManage
     return AsyncKernelManager(
         kernel_name=KERNEL_NAME,
         kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(spec_dir.parent)]),
+        client_factory=BoundedKernelClient,
         transport="ipc",
         ip=str(plan.io / "kernel"),
         connection_file=str(plan.io / "connection.json"),

@@ -145,6 +145,14 @@ IMAGE_100MB = (
     "from IPython.display import display\n"
     "display({'image/png': 'iVBORw0KGgo' + 'A' * 100_000_000}, raw=True)"
 )
+RAW_MESSAGES = (  # past the kernel's own output cap: a fresh Session class sends 3 × 100 MB as is
+    "import importlib, jupyter_client.session as s\n"
+    "fresh = importlib.reload(s)\n"
+    "k = get_ipython().kernel\n"
+    "session = fresh.Session(key=k.session.key, signature_scheme=k.session.signature_scheme, session=k.session.session)\n"
+    "for _ in range(3):\n"
+    "    session.send(k.iopub_socket, 'stream', {'name': 'stdout', 'text': 'y' * 100_000_000}, parent=k.get_parent())"
+)
 IMAGE_90KB = "from IPython.display import display\ndisplay({'image/png': 'iVBORw0KGgo' + 'A' * 90_000}, raw=True)"
 
 PROCESSES_AND_OUTPUT = [
@@ -154,6 +162,8 @@ PROCESSES_AND_OUTPUT = [
     Case("progress-bar", "ch99", "B is correct.", cells(Q1_RIGHT, PROGRESS_BAR, XOR_RIGHT)),
     Case("image-100mb", "ch99", "Cell(s) 2 produced over 100,000 characters of output; the rest was dropped.",
          cells(Q1_RIGHT, IMAGE_100MB, XOR_RIGHT)),
+    Case("raw-100mb-messages", "ch99", "Cell(s) 2 sent an output over 8 MB at once; it was dropped.",
+         cells(Q1_RIGHT, RAW_MESSAGES, XOR_RIGHT)),
     Case("images-40x90kb", "ch99", "B is correct.", cells(Q1_RIGHT, *[IMAGE_90KB] * 40, XOR_RIGHT)),
 ]
 
