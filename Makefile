@@ -9,7 +9,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 setup:
 	@command -v bwrap >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq bubblewrap; }
 	@# (re)install when grader is missing or installed from another checkout
-	@$(PYTHON) -c "import grader, pytest, jsonschema, sys; sys.exit(not grader.__file__.startswith('$(CURDIR)/'))" 2>/dev/null \
+	@$(PYTHON) -c "import grader, pytest, jsonschema, yaml, sys; sys.exit(not grader.__file__.startswith('$(CURDIR)/'))" 2>/dev/null \
 		&& command -v grade >/dev/null || $(PYTHON) -m pip install -q -e ".[test]"
 
 example: setup

@@ -138,7 +138,10 @@ def assign(solutions, out, check):
 @click.argument("notebook", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--sandbox", type=click.Choice(["auto", "bubblewrap", "none"]), default="auto", show_default=True, help="'auto': bubblewrap when installed, else your own user.")
 @click.option("--cell-timeout", type=float, default=DEFAULTS.cell_timeout, show_default=True, help="Seconds per cell before it is interrupted.")
-def check(notebook, sandbox, cell_timeout):
+@click.option("--format", "formats", multiple=True, type=click.Choice(["table", "junit", "github", "gradescope"]), help="Also write: junit (XML), github (annotations, job summary, Classroom result), gradescope (results.json). Repeatable.  [default: table]")
+@click.option("--junit-path", type=click.Path(dir_okay=False, path_type=Path), default=Path("grade-check.xml"), show_default=True, help="Where --format junit writes.")
+@click.option("--results-path", type=click.Path(dir_okay=False, path_type=Path), default=Path("results.json"), show_default=True, help="Where --format gradescope writes.")
+def check(notebook, sandbox, cell_timeout, formats, junit_path, results_path):
     """Check NOTEBOOK before you submit: every answer present and well-formed, functions and
     models as the assignment asks. Says nothing about whether answers are right.
 
@@ -159,7 +162,40 @@ def check(notebook, sandbox, cell_timeout):
     with CheckProgress(sys.stderr.isatty()) as progress:
         result = check_notebook(notebook, sandbox == "bubblewrap", limits, progress.advance, progress.start)
     print_check(notebook, result)
+    _write_ci_formats(set(formats), notebook, result, junit_path, results_path)
     sys.exit(0 if result.ok else 1)
+
+
+def _write_ci_formats(formats, notebook, result, junit_path, results_path):
+    if not formats - {"table"}:
+        return
+    from grader.ci.cases import cases_from_check
+
+    cases = cases_from_check(result, str(notebook))
+    title = f"grade check {notebook.name}"
+    if "junit" in formats:
+        from grader.ci.junit import write_junit
+
+        click.echo(f"JUnit XML: {write_junit(cases, junit_path, title)}", err=True)
+    if "gradescope" in formats:
+        from grader.ci.gradescope import write_results_json
+
+        click.echo(f"Gradescope results: {write_results_json(cases, results_path)}", err=True)
+    if "github" in formats:
+        from grader.ci.github import emit_github
+
+        emit_github(cases, title, str(notebook))
+
+
+@main.command("gradescope-bundle")
+@click.option("--solutions", type=click.Path(exists=True, file_okay=False, path_type=Path), default=Path("solutions"), show_default=True, help="Solution notebooks (the answer keys) to put in the bundle.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("autograder.zip"), show_default=True, help="The zip to upload to Gradescope.")
+@click.option("--assignment", help="Grade only this assignment, e.g. ch10.  [default: all]")
+def gradescope_bundle(solutions, out, assignment):
+    """Write the autograder.zip an instructor uploads to Gradescope (full hidden grading there)."""
+    from grader.ci.gradescope_bundle import build_bundle
+
+    click.echo(f"wrote {build_bundle(solutions, out, assignment=assignment)}")
 
 
 main.add_command(data)

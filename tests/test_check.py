@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import shutil
 import subprocess
+import xml.etree.ElementTree as ET
 import sys
 import zipfile
 from pathlib import Path
@@ -34,8 +37,23 @@ def test_check_on_the_stub_lists_every_missing_item(tmp_path):
     assert "is still None" in messages["answer_q1"]
     assert "NotImplementedError" in messages["xor_network"]
     assert "was not saved" in messages["mnist_model.keras"]
-    cli = CliRunner().invoke(main, ["check", str(stub), "--cell-timeout", "60"])
+    env = {"GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md"), "GITHUB_OUTPUT": str(tmp_path / "output")}
+    cli = CliRunner().invoke(
+        main,
+        ["check", str(stub), "--cell-timeout", "60", "--format", "junit", "--format", "gradescope",
+         "--format", "github", "--junit-path", str(tmp_path / "check.xml"), "--results-path", str(tmp_path / "results.json")],
+        env=env,
+    )
     assert cli.exit_code == 1
+    # one JUnit testcase and one Gradescope test per item, all failing, none scoring
+    suite = ET.parse(tmp_path / "check.xml").getroot().find("testsuite")
+    assert int(suite.get("tests")) == len(spec.items) and int(suite.get("failures")) == len(spec.items)
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["score"] == 0 and len(results["tests"]) == len(spec.items)
+    assert "::error file=" in cli.output and "ch10.q1" in (tmp_path / "summary.md").read_text()
+    encoded = (tmp_path / "output").read_text().split("result=", 1)[1].strip()
+    classroom = json.loads(base64.b64decode(encoded))
+    assert classroom["status"] == "fail" and len(classroom["tests"]) == len(spec.items)
 
 
 def _nb(*sources, assignment="ch10"):

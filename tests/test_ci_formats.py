@@ -82,7 +82,8 @@ def make_report(status: str = "graded") -> Report:
 @pytest.fixture(scope="module")
 def notebook(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("nb") / "ch10 (1).ipynb"
-    nb = new_notebook(cells=[new_code_cell(src) if kind == "code" else new_markdown_cell(src) for kind, src in NOTEBOOK_CELLS])
+    cells = [new_code_cell(src) if kind == "code" else new_markdown_cell(src) for kind, src in NOTEBOOK_CELLS]
+    nb = new_notebook(cells=cells)
     nbformat.write(nb, path)
     return path
 

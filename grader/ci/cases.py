@@ -51,22 +51,29 @@ def cases_from_report(report: Report, notebook_path: str) -> list[TestCase]:
 
 
 def cases_from_check(result, notebook_path: str) -> list[TestCase]:
-    """The cases of a `grade check` run (grader/check): to be written with `grade check`.
+    """One case per item of a `grade check` run, in the assignment's order: full points when
+    every part is present and well-formed, else 0 (a completeness score: no key is available);
+    the message holds the one-line fix of each problem part. A notebook that could not be
+    checked at all is one "error" case."""
+    from grader.assign.spec import load_public_specs
 
-    It must produce, for one notebook, one TestCase per item of the assignment, in the
-    assignment's order, with
-      name       f"{item_id} {title}"; classname the assignment id ("ch10"),
-      status     "passed" when every part of the item is present and well-formed, "error" when
-                 the notebook could not be checked at all (not valid JSON, dead kernel), else
-                 "failed",
-      score      max_score when the item is well-formed, else 0: a completeness score, since no
-                 answer key is available to the check,
-      max_score  the item's points,
-      message    the one-line fix of each problem part ("ok" parts may be left out),
-      file, line notebook_path as given and, when found, the line of the item's cell
-                 (`cell_lines` maps cell indexes to lines).
-    """
-    raise NotImplementedError("cases_from_check comes with `grade check`")
+    if result.assignment is None or (result.problems and not result.rows):
+        message = " ".join(result.problems) or "the notebook could not be checked"
+        return [TestCase("notebook", result.assignment or "unknown", "error", 0.0, 0.0, message, notebook_path)]
+    spec = load_public_specs()[result.assignment]
+    cases = []
+    for item in spec.items:
+        rows = [r for r in result.rows if r.item == item.id]
+        problems = [f"{r.part}: {r.message}" for r in rows if not r.ok]
+        ok = bool(rows) and not problems
+        cases.append(TestCase(
+            f"{item.id} {item.title}", spec.id, "passed" if ok else "failed",
+            item.max_score if ok else 0.0, item.max_score,
+            "; ".join(problems) if problems else "present and well-formed", notebook_path,
+        ))
+    for problem in result.problems:  # notebook-level (timeouts, dead kernel): an error case each
+        cases.append(TestCase("notebook", spec.id, "error", 0.0, 0.0, problem, notebook_path))
+    return cases
 
 
 def cell_lines(notebook_path: str | Path) -> list[int] | None:

@@ -107,8 +107,9 @@ class Evaluator:
 
     def _read_line(self, timeout: float) -> str | None:
         assert self.proc and self.proc.stdout
-        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
-        if not ready:
+        poller = select.poll()  # not select(): it fails on descriptors past 1023 (-j 64)
+        poller.register(self.proc.stdout, select.POLLIN)
+        if not poller.poll(timeout * 1000):
             return None
         return self.proc.stdout.readline() or None
 

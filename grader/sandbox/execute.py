@@ -211,7 +211,9 @@ def run_notebook(
             await km.shutdown_kernel(now=True)
 
     async def run_cells() -> None:
-        async with client.async_setup_kernel():
+        # cleanup_kc: nbclient leaves a kernel it did not create running, with its channels' threads,
+        # sockets and zmq contexts (about 20 file descriptors per notebook, until select() fails)
+        async with client.async_setup_kernel(cleanup_kc=True):
             watcher = asyncio.ensure_future(kill_on_stop()) if stop is not None else None
             monitor = watch_iopub(client.kc)
             try:
