@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 
 from grader.judge.probe_plan import CallResult
@@ -14,14 +16,18 @@ MODEL_SHAPES = {
 }
 
 
-def function_problem(check: str, context, results: dict[str, CallResult]) -> str | None:
-    """A type or shape problem in what the function returned, else None."""
-    for result in results.values():
-        if not result.ok and (result.error or "").startswith("NotImplementedError"):
-            return "not written yet (it still raises NotImplementedError)"
+def function_problem(check: str, context, result_of: Callable[[str], CallResult]) -> str | None:
+    """A type or shape problem in what the function returned (`result_of(call_id)`), else None."""
+    problem = _returned_problem(check, context, result_of)
+    if problem and problem.startswith("NotImplementedError"):
+        return "not written yet (it still raises NotImplementedError)"
+    return problem
+
+
+def _returned_problem(check: str, context, result_of: Callable[[str], CallResult]) -> str | None:
     if check == "xor_truth_table":
         for call_id in context:
-            result = results[call_id]
+            result = result_of(call_id)
             if not result.ok:
                 return result.error
             if result.values[0] not in (0, 1):
@@ -29,7 +35,7 @@ def function_problem(check: str, context, results: dict[str, CallResult]) -> str
         return None
     if check == "mlp_forward":
         for call_id, expected in context:
-            result = results[call_id]
+            result = result_of(call_id)
             if not result.ok:
                 return result.error
             got = np.asarray(result.values[0]).shape
@@ -37,14 +43,14 @@ def function_problem(check: str, context, results: dict[str, CallResult]) -> str
                 return f"returned shape {got} for a batch of {expected.shape[0]}; expected {expected.shape}"
         return None
     if check in ("reber_generate", "reber_corrupt"):
-        result = results[context]
+        result = result_of(context)
         if not result.ok:
             return result.error
         bad = [v for v in result.values if not isinstance(v, str) or not v]
         return f"returned {bad[0]!r}; return a non-empty str" if bad else None
     if check == "reber_one_hot":
         for string, n_steps, call_id in context:
-            result = results[call_id]
+            result = result_of(call_id)
             if not result.ok:
                 return result.error
             got = np.asarray(result.values[0]).shape

@@ -19,7 +19,6 @@ from grader.notebook.answers import find_assignment, read_choice, read_choices, 
 from grader.notebook.load import NotebookProblem, read_notebook
 from grader.notebook.match import metadata_assignment, name_assignment
 from grader.pipeline import workdir
-from grader.pipeline.grade_submission import _probe_model_file
 from grader.sandbox.evaluator import Evaluator
 from grader.sandbox.execute import ExtraCell, run_notebook
 from grader.sandbox.kernel import KernelPlan
@@ -142,8 +141,7 @@ def _judge(part: Part, context, results, work: Path, evaluator: Evaluator, execu
         problem = functions.signature_problem(part, results)
         if problem:
             return False, problem
-        calls = {c: results.result(c) for c in _call_ids(context)}
-        problem = rules.function_problem(part.check, context, calls)
+        problem = rules.function_problem(part.check, context, results.result)
         return (False, f"{part.name}: {problem}") if problem else (True, "defined; returns the right types and shapes")
     if part.kind == "builder":
         args, call_id = context
@@ -151,7 +149,7 @@ def _judge(part: Part, context, results, work: Path, evaluator: Evaluator, execu
         shown = f"{part.name}({', '.join(map(str, args))})"
         if not call.ok:
             return False, f"{shown} failed: {call.error}"
-        model_path = _probe_model_file(call.values[0], results.folder)
+        model_path = results.model_file(call.values[0])
         if model_path is None:
             return False, f"{shown} did not return a model the grader could save"
         evaluation = evaluator.evaluate(model_path)
@@ -171,15 +169,6 @@ def _judge(part: Part, context, results, work: Path, evaluator: Evaluator, execu
         bad = [text for ok, text in checks if not ok]
         return (not bad), ("; ".join(bad) if bad else "checkpoint, TensorBoard logs and resuming found")
     return False, f"no check for {part.kind}"
-
-
-def _call_ids(context) -> list[str]:
-    if isinstance(context, str):
-        return [context]
-    ids = []
-    for entry in context:
-        ids.append(entry if isinstance(entry, str) else entry[-1] if isinstance(entry[-1], str) else entry[0])
-    return ids
 
 
 def _judge_model(part: Part, path: Path, evaluator: Evaluator) -> tuple[bool, str]:

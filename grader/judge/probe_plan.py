@@ -97,6 +97,17 @@ class ProbeResults:
         except Exception as exc:  # missing, cut off or malformed: one report says so, the class goes on
             return cls({}, {}, f"the probe left no readable results ({type(exc).__name__}: {str(exc)[:200]})")
 
+    def model_file(self, value) -> Path | None:
+        """The .keras file the probe saved, or None: the path comes from the sandbox, so it must
+        name a regular file in the probe's folder, not a link or some other file of this machine."""
+        try:
+            path = Path(value["model"])
+            if path.parent != self.folder or path.suffix != ".keras" or path.is_symlink() or not path.is_file():
+                return None
+            return path
+        except (TypeError, KeyError, ValueError, OSError):
+            return None
+
     def result(self, call_id: str) -> CallResult:
         if self.missing_reason:
             return CallResult(False, self.missing_reason, [])

@@ -227,7 +227,7 @@ class Worker:
         shown = f"{part.name}({', '.join(map(str, args))})"
         if not result.ok:
             return Verdict(0.0, f"calling {shown} failed: {result.error}", error=bool(results.missing_reason))
-        model = _probe_model_file(result.values[0], results.folder)
+        model = results.model_file(result.values[0])
         if model is None:
             return Verdict(0.0, f"the model returned by {shown} was not saved by the grader's probe.")
         evaluation = self.evaluator.evaluate(model, None, {"source": part.key, "function": part.name, "args": args})
@@ -281,18 +281,6 @@ def _matching_problems(note: str) -> list[str]:
     if len(said) > MAX_MATCHING_NOTES:
         sentences.append(f"{len(said) - MAX_MATCHING_NOTES} more notes on the folder's files not shown.")
     return sentences
-
-
-def _probe_model_file(value, probe_folder: Path) -> Path | None:
-    """The .keras file the probe saved, or None: the path comes from the sandbox, so it must
-    name a regular file in the probe's folder, not a link or some other file of this machine."""
-    try:
-        path = Path(value["model"])
-        if path.parent != probe_folder or path.suffix != ".keras" or path.is_symlink() or not path.is_file():
-            return None
-        return path
-    except (TypeError, KeyError, ValueError, OSError):
-        return None
 
 
 def _probe_missing(execution: Execution) -> str | None:
