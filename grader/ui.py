@@ -79,12 +79,13 @@ def print_class_summary(run, out: Path, elapsed: float) -> None:
             out_console.print(f"{report.student}/{report.assignment}: {problem}", markup=False, highlight=False)
     state = "interrupted" if run.interrupted else "done"
     out_console.print(
-        f"{state}: {run.total} submissions in {elapsed:.0f}s: {len(run.graded)} run, {len(run.rejudged)} judged again "
-        f"from their run records, {len(run.reused)} unchanged. Reports: {out}/ (summary.md, gradebook.csv, "
-        "<student>/<assignment>.html)"
+        f"{state}: {len(run.graded)} run, {len(run.rejudged)} judged again from stored runs, {len(run.reused)} "
+        f"unchanged ({run.total} submissions, {elapsed:.0f} s). Reports: {out}/ (summary.md, gradebook.csv, "
+        "<student>/<assignment>.html)",
+        soft_wrap=True, markup=False, highlight=False,
     )
     for line in run.moved:
-        out_console.print(f"moved: {line}", markup=False, highlight=False)
+        out_console.print(f"moved: {line}", markup=False, highlight=False, soft_wrap=True)
     if run.regrade_log:
         out_console.print(f"Regrade log: {run.regrade_log}", markup=False, highlight=False)
     if run.interrupted:

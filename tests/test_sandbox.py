@@ -33,7 +33,7 @@ from conftest import (
 )
 from grader.data import mnist
 from grader.notebook.match import find_submissions
-from grader.pipeline.grade_submission import Worker
+from grader.pipeline.single import SubmissionGrader
 from grader.pipeline.run_class import grade_class
 from grader.pipeline.setup import run_settings
 from grader.sandbox import bwrap, cgroup
@@ -161,11 +161,11 @@ def isolation(tmp_path_factory, ch99_solutions, grader_data_dir, sandbox_availab
     ]
     write_student(submissions, "alice", *cells)
     (submission,) = [s for s in find_submissions(submissions, set(settings.specs))[0] if s.student == "alice"]
-    worker = Worker(settings)
+    grader_ = SubmissionGrader(settings)
     try:
-        report, executed = worker.grade(submission)
+        report, executed = grader_.grade(submission)
     finally:
-        worker.close()
+        grader_.close()
     try:
         listener.accept()
         accepted = True

@@ -254,13 +254,23 @@ def _part_line(part: PartResult, alone: bool) -> str:
     )
 
 
+def _override_line(item: ItemResult) -> str:
+    if not item.override:
+        return ""
+    comment = f": {_text(item.override['comment'])}" if item.override.get("comment") else ""
+    return (
+        f'<p class="grader-override"><strong>Score set by your instructor</strong> '
+        f"(the grader gave {format_number(item.override['auto_score'])}){comment}</p>"
+    )
+
+
 def _item_box(index: int, item: ItemResult) -> str:
     lines = "".join(_part_line(p, len(item.parts) == 1) for p in item.parts)
     return (
         f'<div class="grader-feedback grader-{html.escape(item.status)}" id="grader-item-{index}">'
         f"<strong>{html.escape(item.id)}</strong> {html.escape(item.title)} · "
         f"<strong>{_points(item.score, item.max_score)}</strong> {_badge(item.status)}"
-        f"<ul>{lines}</ul></div>"
+        f"{_override_line(item)}<ul>{lines}</ul></div>"
     )
 
 
@@ -269,7 +279,7 @@ def _score_table(report: Report) -> str:
         f'<tr><td><a href="#grader-item-{i}">{html.escape(item.id)}</a></td>'
         f"<td>{html.escape(item.title)}</td>"
         f'<td class="grader-num">{_points(item.score, item.max_score)}</td>'
-        f"<td>{_badge(item.status)}</td></tr>"
+        f"<td>{_badge(item.status)}{' (set by your instructor)' if item.override else ''}</td></tr>"
         for i, item in enumerate(report.items)
     )
     return (
