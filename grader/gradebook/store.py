@@ -45,6 +45,17 @@ MIGRATIONS = [
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
+def _storable(value: Any) -> Any:
+    """Text SQLite can hold: a folder name that is not UTF-8 (surrogate escapes) maps to one
+    fixed text, so the same student is always the same row."""
+    if isinstance(value, str):
+        try:
+            return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        except UnicodeEncodeError:  # a lone surrogate that is no escape
+            return value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    return value
+
+
 def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
@@ -85,11 +96,11 @@ class Gradebook:
 
     def _write(self, sql: str, args: tuple = ()) -> None:
         with self.lock:
-            self.db.execute(sql, args)
+            self.db.execute(sql, tuple(map(_storable, args)))
 
     def _rows(self, sql: str, args: tuple = ()) -> list[tuple]:
         with self.lock:
-            return self.db.execute(sql, args).fetchall()
+            return self.db.execute(sql, tuple(map(_storable, args))).fetchall()
 
     # --- meta ------------------------------------------------------------------------------------
 
@@ -150,7 +161,7 @@ class Gradebook:
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (report.student, report.assignment, report.run or None, report.key_version or None, judgement,
              json.dumps(inputs, default=str), report.status, report.score, report.max_score,
-             json.dumps(report.to_json(), ensure_ascii=False), _now()),
+             json.dumps(report.to_json()), _now()),
         )
 
     def current_reports(self) -> list[Report]:

@@ -234,6 +234,13 @@ class ClassGrader:
         write_report_html(self.out, report, executed)
         write_report_json(self.out, report)
 
+    def safe_failure(self, submission: Submission, exc: Exception) -> Report | None:
+        """`record_failure`, which itself must not stop the class."""
+        try:
+            return self.record_failure(submission, f"{type(exc).__name__}: {str(exc)[:200]}")
+        except Exception:
+            return None
+
     def record_failure(self, submission: Submission, cause: str) -> Report:
         spec = self.settings.specs[submission.assignment]
         report = failed_report(submission, spec, self.settings, self.seed, cause)
@@ -253,6 +260,7 @@ def grade_class(
     lock = _Lock(out)
     run = ClassRun()
     store = Gradebook(out / GRADEBOOK_NAME)
+    submissions: list[Submission] = []
     try:
         grader_ = ClassGrader(root, out, settings, store)
         run.seed = grader_.seed
@@ -261,18 +269,23 @@ def grade_class(
         store.put("last_run", {**store.get("last_run"), "ungraded": run.ungraded})
         todo, stored = [], []
         for submission in submissions:
-            store.saw_submission(submission.student, submission.assignment, submission.sha256,
-                                 Path(submission.path).name, getattr(submission, "submitted_at", None))
-            nb, plan, name, path = grader_.plan(submission)
-            if isinstance(plan, RunRecord):  # unreadable: nothing to run, its record is kept as is
-                if path is None:
-                    path = plan.write(grader_.runs)
-                    store.add_run(name, submission.sha256, plan.data["plan_digest"], str(path), 0.0)
-                stored.append((submission, name, plan, path))
-            elif path is None:
-                todo.append((submission, nb, plan, name))
-            else:
-                stored.append((submission, name, None, path))
+            try:
+                store.saw_submission(submission.student, submission.assignment, submission.sha256,
+                                     Path(submission.path).name, getattr(submission, "submitted_at", None))
+                nb, plan, name, path = grader_.plan(submission)
+                if isinstance(plan, RunRecord):  # unreadable: nothing to run, its record is kept as is
+                    if path is None:
+                        path = plan.write(grader_.runs)
+                        store.add_run(name, submission.sha256, plan.data["plan_digest"], str(path), 0.0)
+                    stored.append((submission, name, plan, path))
+                elif path is None:
+                    todo.append((submission, nb, plan, name))
+                else:
+                    stored.append((submission, name, None, path))
+            except Exception as exc:  # a grader bug on one notebook: its report says so, the class goes on
+                report = grader_.safe_failure(submission, exc)
+                if report is not None:
+                    run.graded.append(report)
         on_start(len(submissions), len(stored))
 
         # judging stored records needs no sandbox: do it first, it takes seconds
@@ -280,25 +293,26 @@ def grade_class(
             try:
                 report = grader_.judge(submission, name, record, path)
             except Exception as exc:  # a broken record or a grader bug: this submission only
-                report = grader_.record_failure(submission, f"{type(exc).__name__}: {str(exc)[:200]}")
+                report = grader_.safe_failure(submission, exc)
             if report is None:
                 run.reused.append(submission)
             else:
                 run.rejudged.append(report)
                 on_done(report)
-        run.graded = _run_all(todo, grader_, settings, jobs, run, on_done)
+        run.graded += _run_all(todo, grader_, settings, jobs, run, on_done)
         run.moved = grader_.moved
         run.regrade_log = write_regrade_log(out, grader_.moved)
         grader_.references.close()
-        run.reports = store.current_reports()
-        current = {(s.student, s.assignment) for s in submissions}
-        run.reports = [r for r in run.reports if (r.student, r.assignment) in current]
-        write_gradebook(out, run.reports)
-        write_summary(out, run.reports, run.ungraded)
         return run
     finally:
-        store.close()
-        lock.release()
+        try:  # always: the views of every verdict committed so far
+            current = {(s.student, s.assignment) for s in submissions}
+            run.reports = [r for r in store.current_reports() if (r.student, r.assignment) in current]
+            write_gradebook(out, run.reports)
+            write_summary(out, run.reports, run.ungraded)
+        finally:
+            store.close()
+            lock.release()
 
 
 def _run_all(todo, grader_: ClassGrader, settings: RunSettings, jobs: int, run: ClassRun, on_done) -> list[Report]:
@@ -331,7 +345,9 @@ def _run_all(todo, grader_: ClassGrader, settings: RunSettings, jobs: int, run: 
         except Exception as exc:  # a grader bug on one notebook must not stop the class
             if local.runner.cancelled.is_set():
                 raise Interrupted() from None
-            report = grader_.record_failure(submission, f"{type(exc).__name__}: {str(exc)[:200]}")
+            report = grader_.safe_failure(submission, exc)
+            if report is None:
+                raise
         written.append(report)
         return report
 
@@ -345,6 +361,8 @@ def _run_all(todo, grader_: ClassGrader, settings: RunSettings, jobs: int, run: 
                     on_done(future.result())
                 except Interrupted:
                     pass
+                except Exception as exc:  # not even a "not graded" report could be written
+                    run.ungraded.append(("?", f"the grader failed: {type(exc).__name__}: {str(exc)[:200]}"))
     except KeyboardInterrupt:
         # stop now: the notebooks being run are killed and get no record; a rerun runs them
         with runners_lock:
