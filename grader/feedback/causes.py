@@ -116,6 +116,25 @@ def cell_place(cells: Sequence[Mapping], index: int) -> str:
     return f"{label} (under {section})" if section and "under" not in label else label
 
 
+def cells_text(cells: Sequence[Mapping], indices: Iterable[int]) -> str:
+    """Several cells as the student sees them: "In [16] (under Question 9), the 3rd and 4th code
+    cells under Question 10" (cells that never ran have no In [n]: their place is given)."""
+    said, unrun = [], {}  # unrun: section -> ordinals, in order
+    for index in indices:
+        label = cell_label(cells, index)
+        if label.startswith("In ["):
+            said.append(cell_place(cells, index))
+        else:
+            ordinal, _, where = label.removeprefix("the ").partition(" code cell ")
+            unrun.setdefault(where, []).append(ordinal)
+    for where, ordinals in unrun.items():
+        if len(ordinals) == 1:
+            said.append(f"the {ordinals[0]} code cell {where}")
+        else:
+            said.append(f"the {', '.join(ordinals[:-1])} and {ordinals[-1]} code cells {where}")
+    return ", ".join(said)
+
+
 def _ordinal(n: int) -> str:
     suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
     return f"{n}{suffix}"
