@@ -279,5 +279,6 @@ def cause_text(cause: CellFailure) -> str:
 
 def strip_cause(feedback: str, cause: CellFailure) -> str:
     """Part feedback without the cause `annotate` put in front (the HTML shows it once, on top)."""
-    prefix = f"{cause_text(cause)} {LEAD}"
-    return feedback[len(prefix):] if feedback.startswith(prefix) else feedback
+    if feedback.startswith(cause.sentence()) and LEAD in feedback:
+        return feedback.split(LEAD, 1)[1]
+    return feedback
