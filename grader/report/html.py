@@ -30,6 +30,7 @@ from nbconvert import HTMLExporter
 
 from grader.feedback import causes, hints
 from grader.feedback.details import plain_details
+from grader.feedback.explain import explain
 from grader.feedback.noise import without_noise
 from grader.feedback.unreadable import how_to_fix, unreadable_problem
 from grader.notebook.source import parse_cell
@@ -551,7 +552,7 @@ def _copied_cell(cell: dict, budget: _Budget):
 # ---- the page --------------------------------------------------------------------------------
 
 
-def _item_cell_lists(items: list[ItemResult], cells: list[dict]) -> dict[str, list[int]]:
+def item_cell_lists(items: list[ItemResult], cells: list[dict]) -> dict[str, list[int]]:
     """item id -> the code cells that define (else name) its parts: where to look for a cause
     when the notebook lacks the item's question heading."""
     code_cells = _code_cells(cells)
@@ -563,14 +564,7 @@ def _item_cell_lists(items: list[ItemResult], cells: list[dict]) -> dict[str, li
 
 def item_causes(items: list[ItemResult], cells: list[dict]) -> dict[str, causes.CellFailure]:
     """item id -> the cell that raised or was stopped among the item's cells, with its hints."""
-    failures = causes.cell_failures(cells)
-    if not failures:
-        return {}
-    found = causes.item_causes(cells, [i.id for i in items], failures, _item_cell_lists(items, cells))
-    for item_id, failure in found.items():
-        code = _source(cells[failure.index])
-        found[item_id] = causes.with_hints(failure, hints.error_hints(failure.ename, failure.evalue, code))
-    return found
+    return explain(cells, [i.id for i in items], item_cell_lists(items, cells))
 
 
 def _stopped_note(seconds: float) -> str:
