@@ -567,10 +567,12 @@ def item_causes(items: list[ItemResult], cells: list[dict]) -> dict[str, causes.
     return explain(cells, [i.id for i in items], item_cell_lists(items, cells))
 
 
-def _stopped_note(seconds: float) -> str:
+def _stopped_note(seconds: float, cell: dict) -> str:
+    interrupted = any(o.get("ename") == "KeyboardInterrupt" for o in cell.get("outputs") or [])
+    shown = " (the KeyboardInterrupt above is the grader's)" if interrupted else ""
     return (
         f'<div class="grader-stopped" role="note"><strong>Stopped by the grader after {format_number(seconds)} s:</strong> '
-        "this cell ran past the time limit of one cell (the KeyboardInterrupt above is the grader's).</div>"
+        f"this cell ran past the time limit of one cell{shown}.</div>"
     )
 
 
@@ -603,7 +605,7 @@ def report_notebook(report: Report, executed_nb) -> nbformat.NotebookNode:
         if copy is not None:
             page.append(copy)
         if index in stopped:
-            page.append(_trusted_cell(_stopped_note(stopped[index])))
+            page.append(_trusted_cell(_stopped_note(stopped[index], cell)))
         page += [_trusted_cell(box) for box in after.get(index, [])]
     if untied:
         title = "Feedback not tied to a cell" if cells else "Feedback"
