@@ -93,11 +93,13 @@ def test_annotate_puts_the_cause_first_in_failed_parts_only(executed):
         [ItemResult("ch99.q1", "Reshaping", [
             PartResult("answer_q1", 1, 1, "passed", "right"),
             PartResult("f", 0, 2, "failed", "f raised ValueError on the grader's inputs."),
+            PartResult("answer_q1_shapes", 0, 1, "failed", "(2,) expected."),
         ])],
         "", "0", "", 0,
     )
-    annotated = causes.annotate(report, found)
-    passed, failed = annotated.items[0].parts
+    annotated = causes.annotate(report, found, static_labels={"answer_q1_shapes"})
+    passed, failed, static = annotated.items[0].parts
+    assert static.feedback == "(2,) expected."  # read without running: the cell did not cost it
     assert passed.feedback == "right"
     assert failed.feedback.startswith("In [3] (under Question 1) raised ValueError")
     assert failed.feedback.endswith("As a result: f raised ValueError on the grader's inputs.")

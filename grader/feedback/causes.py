@@ -256,9 +256,11 @@ def with_hints(failure: CellFailure, hints: Iterable[str]) -> CellFailure:
 LEAD = "As a result: "
 
 
-def annotate(report, causes: Mapping[str, CellFailure]):
+def annotate(report, causes: Mapping[str, CellFailure], static_labels: Iterable[str] = ()):
     """A copy of `report` (grader.records.Report) whose failed parts' feedback starts with their
-    item's cause, then "As a result: <what it cost>". For the JSON report and `problems`."""
+    item's cause, then "As a result: <what it cost>". Parts in `static_labels` (answers read
+    without running the notebook) are left alone: a cell's failure did not cost them."""
+    static_labels = set(static_labels)
     from copy import deepcopy
 
     report = deepcopy(report)
@@ -267,7 +269,7 @@ def annotate(report, causes: Mapping[str, CellFailure]):
         if cause is None:
             continue
         for part in item.parts:
-            if part.status != "passed" and not part.feedback.startswith(cause.sentence()):
+            if part.status != "passed" and part.label not in static_labels and not part.feedback.startswith(cause.sentence()):
                 part.feedback = f"{cause_text(cause)} {LEAD}{part.feedback}"
     return report
 

@@ -72,7 +72,7 @@ class Execution:
             said.append(f"{cells} produced over {self.output_chars:,} characters of output; the rest was dropped.")
         if self.dropped_outputs:
             cells = self._cells(self.dropped_outputs[:20])
-            said.append(f"Cell(s) {cells} sent an output over {MAX_MESSAGE_BYTES >> 20} MB at once; it was dropped.")
+            said.append(f"{cells} sent an output over {MAX_MESSAGE_BYTES >> 20} MB at once; it was dropped.")
         if self.process_limit:
             said.append(
                 f"The notebook tried to run more than {self.process_limit} processes and threads at once; "
