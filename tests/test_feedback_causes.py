@@ -65,6 +65,16 @@ def test_each_item_gets_the_first_failure_under_its_question(executed):
     assert {k: v.index for k, v in found.items()} == {"ch99.q1": 4, "ch99.q3": 8}
 
 
+def test_explain_adds_hints_and_names_each_raising_cell_once_for_problems(executed):
+    from grader.feedback.explain import explain, problem_sentences
+
+    found = explain(executed.cells, ["ch99.q1", "ch99.q3"])
+    assert "this is TensorFlow 1 code (tf.placeholder)" in found["ch99.q3"].hints[0]
+    assert found["ch99.q1"].hints == ()
+    sentences = problem_sentences({**found, "ch99.q9": found["ch99.q1"]})
+    assert [s.split(" raised")[0] for s in sentences] == ["In [3] (under Question 1)", "In [5] (under Question 3)"]
+
+
 def test_sections_run_from_the_question_heading_to_the_next(executed):
     sections = causes.item_sections(executed.cells, ["ch99.q1", "ch99.q2", "ch99.q3"])
     assert sections == {"ch99.q1": [2, 3, 4], "ch99.q2": [5, 6], "ch99.q3": [7, 8, 9]}

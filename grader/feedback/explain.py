@@ -26,3 +26,9 @@ def explain(
         code = "".join(source) if isinstance(source, list) else str(source)
         found[item_id] = causes.with_hints(failure, hints.error_hints(failure.ename, failure.evalue, code))
     return found
+
+
+def problem_sentences(found: Mapping[str, causes.CellFailure]) -> list[str]:
+    """Report-level sentences for `problems`: each cell that raised and cost an item, once. (Cells
+    the grader stopped or never ran are already there, from the run stage.)"""
+    return list(dict.fromkeys(f.sentence() for f in found.values() if f.kind == "raised"))
