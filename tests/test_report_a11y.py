@@ -90,3 +90,14 @@ def test_reports_meet_wcag_21_aa(tmp_path, grade_notebook):
 
     found = axe_violations([made_up, real, unreadable])
     assert found == {str(made_up): [], str(real): [], str(unreadable): []}, json.dumps(found, indent=1)[:4000]
+
+
+def test_the_checker_finds_what_the_report_avoids(tmp_path):
+    """The same run on a page with the faults the report fixed: grey prompt text, no lang."""
+    bad = tmp_path / "bad.html"
+    bad.write_text(
+        "<!DOCTYPE html><html><head><title>x</title></head><body>"
+        '<p style="color:#b0b0b0">In [1]:</p><img src="data:image/png;base64,iVBORw0KGgo="></body></html>'
+    )
+    found = {v["id"] for v in axe_violations([bad])[str(bad)]}
+    assert {"color-contrast", "html-has-lang", "image-alt"} <= found
