@@ -74,9 +74,9 @@ def _solution_notebook():
     return nb
 
 
-def student_notebook(*cells: str):
-    """A student's ch99 notebook of the given code cells."""
-    nb = new_notebook(cells=[new_code_cell(c) for c in cells])
+def student_notebook(*cells):
+    """A student's ch99 notebook of the given code cells (source strings) or cells (e.g. markdown)."""
+    nb = new_notebook(cells=[c if isinstance(c, dict) else new_code_cell(c) for c in cells])
     nb.metadata["homl_grader"] = {"assignment": ASSIGNMENT, "version": "1"}
     return nb
 

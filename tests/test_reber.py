@@ -350,6 +350,7 @@ def test_generator_favouring_first_transitions_fails_mean_length_check():
     assert verdict.fraction == 0.5
     assert "mean length" in verdict.message
     assert verdict.details["mean_length"] > 15
+    assert "too long: loops are taken too often" in verdict.message  # says which way it is off
 
 
 def test_generator_favouring_last_transitions_fails_mean_length_check():
@@ -357,6 +358,7 @@ def test_generator_favouring_last_transitions_fails_mean_length_check():
     strings = [biased_generate_string(EMBEDDED, rng, first_probability=0.25) for _ in range(300)]
     verdict = judge_generated(strings)
     assert verdict.fraction <= 0.5 and "mean length" in verdict.message
+    assert "too short" in verdict.message and "too long" not in verdict.message
 
 
 def test_generator_ignoring_the_nested_grammar_fails_with_an_example():

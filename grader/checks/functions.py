@@ -13,6 +13,7 @@ import numpy as np
 
 from grader.checks.base import Check, PartFacts, PartPlan, call_failed
 from grader.data import reber
+from grader.feedback.examples import EXAMPLES, example_problem
 from grader.judge import reber_verdicts
 from grader.judge.verdict import Verdict
 
@@ -51,6 +52,14 @@ class FunctionCheck(Check):
             verdict.error = True
         return verdict
 
+    def plan_example(self, part, plan: PartPlan) -> None:
+        """For `grade check`: also call the function on the check's public example."""
+        example = EXAMPLES.get(self.name)
+        if example is not None:
+            call_id = plan.call(part.name, list(example.args), example.kind)
+            plan.calls[-1]["example"] = True
+            assert plan.calls[-1]["id"] == call_id
+
     def well_formed(self, part, facts: PartFacts, settings) -> tuple[bool, str]:
         problem = signature_problem(part, facts)
         if problem:
@@ -60,11 +69,21 @@ class FunctionCheck(Check):
             if not result.ok:
                 if result.exception == "NotImplementedError":
                     return False, f"{part.name}: not written yet (it still raises NotImplementedError)"
-                return False, f"{part.name}: {result.error}"
+                return False, f"{part.name}: {result.error}" + self._example(facts)
             problem = self.returned_problem(part, facts, call_id, result)
             if problem:
-                return False, f"{part.name}: {problem}"
+                return False, f"{part.name}: {problem}" + self._example(facts)
         return True, "defined; returns the right types and shapes"
+
+    def _example(self, facts: PartFacts) -> str:
+        """The public example's expected and given output, when the function was called on it."""
+        for call in facts.plan["calls"]:
+            if call.get("example"):
+                result = facts.result(call["id"])
+                if result.ok and result.values:
+                    said = example_problem(self.name, result.values[0])
+                    return f"\n{said}" if said else ""
+        return ""
 
     def judge_calls(self, part, facts: PartFacts, settings) -> Verdict:
         raise NotImplementedError

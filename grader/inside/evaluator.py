@@ -141,7 +141,12 @@ def _serve_one(request: dict, test_images) -> None:
             json.dump(describe(model), f)
         inputs = request.get("inputs")
         if inputs:
-            x = (test_images.astype("float32") / 255.0) if inputs == "mnist_test" else np.load(inputs, allow_pickle=False)
+            if inputs == "mnist_test":
+                x = test_images.astype("float32") / 255.0
+            elif inputs == "mnist_test_raw":  # pixels as stored (0-255): tells a model trained unscaled
+                x = test_images.astype("float32")
+            else:
+                x = np.load(inputs, allow_pickle=False)
             predictions = model.predict(x, batch_size=500, verbose=0)
             if isinstance(predictions, (list, tuple)):
                 raise ValueError(f"the model has {len(predictions)} outputs; one was expected")

@@ -93,10 +93,7 @@ def judge_generated(strings: Sequence) -> Verdict:
     mean_length = float(np.mean([len(s) for s in texts])) if texts else 0.0
     if abs(mean_length - true_mean) > tolerance:
         caps.append(_CAP_WRONG_MEAN_LENGTH)
-        problems.append(
-            f"The mean length is {mean_length:.2f} but should be {true_mean:.0f} +/- {tolerance:.2f} "
-            f"for {n} strings: each transition must be chosen uniformly."
-        )
+        problems.append(_length_problem(mean_length, true_mean, tolerance, n))
 
     details = {
         "n": n,
@@ -115,6 +112,24 @@ def judge_generated(strings: Sequence) -> Verdict:
         )
         return Verdict(1.0, message, details)
     return Verdict(min(caps), " ".join(problems[:2]), details)
+
+
+def _length_problem(mean_length: float, true_mean: float, tolerance: float, n: int) -> str:
+    """What a mean length off the grammar's says about the generator."""
+    if mean_length < true_mean:
+        mistake = (
+            "too short: loops are taken too rarely or the end is reached too soon; pick each state's "
+            "next transition with equal chance, e.g. random.choice(transitions)"
+        )
+    else:
+        mistake = (
+            "too long: loops are taken too often; pick each state's next transition with equal "
+            "chance, e.g. random.choice(transitions)"
+        )
+    return (
+        f"The strings are {mistake} (mean length {mean_length:.1f}; the grammar gives "
+        f"{true_mean:.0f} +/- {tolerance:.1f} over {n} strings)."
+    )
 
 
 @functools.lru_cache(maxsize=64)

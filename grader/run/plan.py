@@ -95,7 +95,10 @@ def make_plan(
                 plan.static_names.append(part.name)
                 continue
             key = part_key(item, part)
-            plan.parts[key] = check_for(part).plan(part, part_rng(seed, student, spec.id, key), mode)
+            check = check_for(part)
+            plan.parts[key] = check.plan(part, part_rng(seed, student, spec.id, key), mode)
+            if mode == "check" and hasattr(check, "plan_example"):
+                check.plan_example(part, plan.parts[key])
     if any(p.training for p in plan.parts.values()) and nb is not None:
         plan.rerun_cell = training_cell(nb)
     plan.environment = {
