@@ -529,3 +529,37 @@ def test_logits_are_rejected_as_not_probabilities(labels):
 
 def test_non_numeric_predictions_are_rejected(labels):
     assert judge_classifier(["yes"] * len(labels), labels).fraction == 0.0
+
+
+# --- the embedded branches (T...T versus P...P) --------------------------------------------
+
+
+def one_branch_generator(n: int, seed: int, second: str) -> list[str]:
+    """A student who wrote the inner walk right but always opens the embedded string with `second`."""
+    rng = random.Random(seed)
+    return [f"B{second}{generate_string(DEFAULT, rng)}{second}E" for _ in range(n)]
+
+
+def test_a_generator_stuck_on_one_branch_loses_half_with_the_p_value_in_the_details():
+    verdict = judge_generated(one_branch_generator(300, seed=3, second="P"))
+    assert verdict.fraction == 0.5
+    assert verdict.details["n_branch_t"] == 0 and verdict.details["n_branch_p"] == 300
+    assert verdict.details["branch_p_value"] < 1e-80
+    assert "0 strings take the T...T branch and 300 the P...P branch" in verdict.message
+
+
+def test_a_generator_favouring_one_branch_three_to_one_loses_half():
+    rng = random.Random(8)
+    strings = []
+    for _ in range(300):
+        second = "T" if rng.random() < 0.75 else "P"
+        strings.append(f"B{second}{generate_string(DEFAULT, rng)}{second}E")
+    verdict = judge_generated(strings)
+    assert verdict.fraction == 0.5 and verdict.details["branch_p_value"] < 1e-6
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_honest_generators_pass_the_branch_test_with_room(seed):
+    verdict = judge_generated(honest_strings(300, seed=500 + seed))
+    assert verdict.fraction == 1.0, verdict.message
+    assert verdict.details["branch_p_value"] > 1e-4  # the level is 1e-6

@@ -41,9 +41,16 @@ DISTINCT_FRACTION_REQUIRED = 0.5
 # probability around 1e-27, so longer ones are simply reported as implausible.
 MAX_CHECKED_LENGTH = 200
 
+# The embedded grammar's second letter (T or P) is chosen with probability 1/2 each: the long-range
+# dependency the exercise teaches. Two-sided exact binomial test at this level: an honest generator
+# fails with probability below 1e-6, one that takes a branch 70% of the time in 300 strings with
+# p ~ 1e-11, one that never takes a branch with p = 2^-299.
+BRANCH_ALPHA = 1e-6
+
 # Caps on the score fraction for each kind of failure (the lowest applicable cap wins).
 _CAP_NO_VARIETY = 0.25  # a fixed string or a handful: not a random generator at all
 _CAP_WRONG_MEAN_LENGTH = 0.5  # random and grammatical, but transitions not chosen uniformly
+_CAP_WRONG_BRANCHES = 0.5  # the T...T and P...P branches not taken half the time each
 
 
 # --- generate_string ----------------------------------------------------------------------
@@ -58,8 +65,10 @@ def judge_generated(strings: Sequence) -> Verdict:
     - the number of distinct strings must be at least half what an honest generator
       typically gives for this N (about 112 for N = 300); otherwise at most 0.25;
     - the mean length must be within 7 standard errors of the true mean (12 letters, about
-      +/- 1.4 for N = 300); otherwise at most 0.5.
-    Full marks when all three hold. Meant for N of a few hundred.
+      +/- 1.4 for N = 300); otherwise at most 0.5;
+    - the grammatical strings must take the T...T and P...P branches in the grammar's
+      proportions (1/2 each): two-sided exact binomial test, p >= 1e-6; otherwise at most 0.5.
+    Full marks when all four hold. Meant for N of a few hundred.
     """
     if not isinstance(strings, (list, tuple)) or not strings:
         return Verdict(0.0, "generate_string produced no strings to check.", {"n": 0})
@@ -98,6 +107,14 @@ def judge_generated(strings: Sequence) -> Verdict:
             f"for {n} strings: each transition must be chosen uniformly."
         )
 
+    branches = branch_balance([s for s in texts if s not in set(ungrammatical)])
+    if branches["p_value"] < BRANCH_ALPHA:
+        caps.append(_CAP_WRONG_BRANCHES)
+        problems.append(
+            f"{branches['n_t']} strings take the T...T branch and {branches['n_p']} the P...P branch "
+            f"(p = {branches['p_value']:.1g}): the second letter must be T or P with probability 1/2 each."
+        )
+
     details = {
         "n": n,
         "n_not_str": len(not_text),
@@ -107,14 +124,34 @@ def judge_generated(strings: Sequence) -> Verdict:
         "mean_length": mean_length,
         "expected_mean_length": true_mean,
         "mean_length_tolerance": tolerance,
+        "n_branch_t": branches["n_t"],
+        "n_branch_p": branches["n_p"],
+        "branch_p_value": branches["p_value"],
+        "branch_alpha": BRANCH_ALPHA,
     }
     if not problems:
         message = (
             f"All {n} strings are grammatical and vary like the grammar's "
-            f"({n_distinct} distinct, mean length {mean_length:.1f})."
+            f"({n_distinct} distinct, mean length {mean_length:.1f}, "
+            f"{branches['n_t']} T...T and {branches['n_p']} P...P branches)."
         )
         return Verdict(1.0, message, details)
     return Verdict(min(caps), " ".join(problems[:2]), details)
+
+
+def branch_balance(grammatical: Sequence[str]) -> dict:
+    """How many embedded strings take each branch, and the two-sided exact binomial p-value of 1/2.
+
+    The two-sided p-value is twice the smaller tail (at most 1); with p0 = 1/2 the lower tail
+    P(X <= k) equals the upper tail P(X >= n - k). Computed in logs, so it never underflows to
+    an exact 0 by accident before the comparison with the level.
+    """
+    n_t = sum(1 for s in grammatical if s[1:2] == "T")
+    n = len(grammatical)
+    if n == 0:
+        return {"n_t": 0, "n_p": 0, "p_value": 1.0}
+    log_tail = min(binomial_log_p_value(n_t, n), binomial_log_p_value(n - n_t, n))
+    return {"n_t": n_t, "n_p": n - n_t, "p_value": min(1.0, 2.0 * math.exp(log_tail))}
 
 
 @functools.lru_cache(maxsize=64)
