@@ -563,3 +563,53 @@ def test_honest_generators_pass_the_branch_test_with_room(seed):
     verdict = judge_generated(honest_strings(300, seed=500 + seed))
     assert verdict.fraction == 1.0, verdict.message
     assert verdict.details["branch_p_value"] > 1e-4  # the level is 1e-6
+
+
+# --- the default grammar, corruption places, the chars argument ----------------------------
+
+
+def test_the_default_grammar_is_judged_against_its_own_distribution():
+    verdict = judge_generated(honest_strings(300, seed=41, grammar=DEFAULT), grammar="default")
+    assert verdict.fraction == 1.0, verdict.message
+    assert "n_branch_t" in verdict.details and verdict.details["branch_p_value"] == 1.0
+    assert judge_generated(honest_strings(300, seed=41), grammar="default").fraction < 0.5
+
+
+def always_at(n: int, seed: int, pick_index) -> list[str]:
+    """A student who corrupts a grammatical string at a place of their choosing, by a random other letter."""
+    rng = random.Random(seed)
+    out = []
+    while len(out) < n:
+        good = generate_string(EMBEDDED, rng)
+        index = pick_index(good)
+        bad = good[:index] + rng.choice(sorted(set(CHARS) - {good[index]})) + good[index + 1:]
+        if not is_grammatical(bad):
+            out.append(bad)
+    return out
+
+
+@pytest.mark.parametrize("pick_index, place", [(lambda s: 0, "letter 1 from the start"),
+                                               (lambda s: len(s) - 1, "letter 1 from the end"),
+                                               (lambda s: len(s) - 2, "letter 2 from the end")])
+def test_corruptions_always_at_the_same_place_lose_half(pick_index, place):
+    verdict = judge_corrupted(always_at(200, seed=5, pick_index=pick_index))
+    assert verdict.fraction == 0.5, verdict.message
+    assert verdict.details["most_common_place"] == place
+    assert f"corruptions are at the {place}" in verdict.message
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_honest_corruptions_are_spread_over_the_string(seed):
+    verdict = judge_corrupted(honest_corruptions(200, seed=900 + seed))
+    assert verdict.fraction == 1.0, verdict.message
+    assert verdict.details["n_at_most_common_place"] < 0.3 * 200
+
+
+def test_one_hot_must_follow_the_chars_argument():
+    chars = "XVTSPEB"
+    cases = [("BTBTXSETE", 12, chars), ("BPBPVVEPE", 9)]
+    follows = [string_to_one_hot("BTBTXSETE", 12, chars), string_to_one_hot("BPBPVVEPE", 9)]
+    assert judge_one_hot(cases, follows).fraction == 1.0
+    ignores = [string_to_one_hot("BTBTXSETE", 12), string_to_one_hot("BPBPVVEPE", 9)]
+    verdict = judge_one_hot(cases, ignores)
+    assert verdict.fraction == 0.5 and "chars='XVTSPEB'" in verdict.message
