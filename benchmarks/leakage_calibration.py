@@ -8,6 +8,7 @@ digits and labels added to the training data, or the test set alone) and shows t
 
     nice python benchmarks/leakage_calibration.py                # 3 recipes x 3 seeds + 2 cheaters
     nice python benchmarks/leakage_calibration.py --seeds 1 --recipes mlp_300_100 --out results.jsonl
+    python benchmarks/leakage_calibration.py --table results.jsonl   # the README's table, test re-run
 
 One model at a time; about 10 minutes on 2 shared cores. Each result is a JSON line (stdout and --out).
 """
@@ -107,13 +108,32 @@ def train_and_score(name, seed, data, train_x, train_y, cheat=None):
     }
 
 
+def table(path: str) -> str:
+    """A Markdown table of saved results, the leakage test computed again from the counts."""
+    rows = ["| model | seed | train s | test accuracy (95% interval) | sealed accuracy (95% interval) | error ratio | p | flagged |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for line in open(path):
+        r = json.loads(line)
+        test, sealed = r["test"], r["sealed"]
+        result = leakage_test(round(test["accuracy"] * test["n"]), test["n"], round(sealed["accuracy"] * sealed["n"]), sealed["n"])
+        name = r["recipe"] + (f", trained on {r['cheat']}" if r["cheat"] else "")
+        interval = lambda s: f"{s['accuracy']:.2%} ({100 * s['ci95'][0]:.2f}-{100 * s['ci95'][1]:.2f})"
+        rows.append(f"| {name} | {r['seed']} | {r['train_seconds']:.0f} | {interval(test)} | {interval(sealed)} | "
+                    f"{result['error_ratio']:.2f} | {result['p_value']:.1g} | {'yes' if result['flagged'] else 'no'} |")
+    return "\n".join(rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--recipes", default=",".join(RECIPES), help="comma list of recipes (default: all)")
     parser.add_argument("--seeds", type=int, default=3, help="seeds per recipe (default 3)")
     parser.add_argument("--no-cheaters", action="store_true", help="skip the models trained on the test set")
     parser.add_argument("--out", help="also append the JSON lines to this file")
+    parser.add_argument("--table", metavar="FILE", help="print saved results as a Markdown table; train nothing")
     args = parser.parse_args()
+    if args.table:
+        print(table(args.table))
+        return
     data = splits()
     runs = [(name, seed, None) for name in args.recipes.split(",") for seed in range(args.seeds)]
     if not args.no_cheaters:

@@ -193,7 +193,7 @@ def _validation_accuracy(part: Part, path: Path, description: dict, evaluator: E
         if evaluation.predictions is None:
             return f"could not predict: {evaluation.error}"
         accuracy = float(np.mean(np.argmax(evaluation.predictions, axis=1) == y))
-        return f"validation accuracy {accuracy:.2%} on the 10,000 held-out training digits (not the hidden test set)"
+        return f"validation accuracy {accuracy:.2%} on the {len(y):,} held-out training digits (not the hidden test set)"
     request = models.ReberRequest(seed=0, n_each=500)
     inputs, labels = models.reber_inputs_for(description, request)
     evaluation = evaluator.evaluate(path, inputs)

@@ -13,6 +13,7 @@ import math
 import numpy as np
 
 # One-sided level of the leakage test: an honest model is flagged with probability below this.
+# Measured (benchmarks/README.md): 9 honest models p ~ 1; trained on train + test p = 2e-12.
 LEAKAGE_ALPHA = 1e-6
 
 # Honest models make 1.2 to 1.5 times as many errors on the sealed digits as on the official test
