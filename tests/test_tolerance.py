@@ -56,3 +56,19 @@ def test_shapes_nan_and_non_numbers_never_match():
     assert compare_arrays([[np.nan, 0.0]], [[0.0, 0.0]])[:2] == (False, float("inf"))
     assert compare_arrays("abc", [1.0])[0] is False
     assert compare_arrays(np.zeros(4), np.zeros(4)) == (True, 0.0, 1e-9)
+
+
+def test_the_batches_verdict_reports_the_tolerance_and_the_worst_difference():
+    from grader.judge.tolerance import batches_verdict
+
+    cases = [batch(seed, m) for seed, m in ((1, 5), (2, 64), (3, 1))]
+    expected = [reference(*args) for args in cases]
+    verdict = batches_verdict(expected, [float32_student(*args) for args in cases])
+    assert verdict.fraction == 1.0 and "within tolerance" in verdict.message
+    assert all(0 < b["worst_error"] <= b["tolerance"] for b in verdict.details["batches"])
+    no_bias = [np.maximum(X @ Wh + bh, 0) @ Wo for X, Wh, bh, Wo, bo in cases]
+    verdict = batches_verdict(expected, [expected[0], no_bias[1], expected[2][:, :2]])
+    assert verdict.fraction == pytest.approx(1 / 3)
+    assert "1 of 3 random batches right; values differ from ReLU(X·Wh + bh)·Wo + bo by up to" in verdict.message
+    assert "of the largest expected value" in verdict.message
+    assert verdict.details["batches"][2]["worst_error"] is None  # wrong shape

@@ -29,6 +29,9 @@ from __future__ import annotations
 import ast
 from typing import Any
 
+from grader.judge.verdict import Verdict
+from grader.notebook.definitions import is_literal_table
+
 RULE_KEYS = ("must_call", "forbid", "forbid_calls", "forbid_imports")
 
 # Operators by AST name: how they are written, and the functions that compute them.
@@ -210,16 +213,14 @@ def _reads(node: ast.AST) -> set[str]:
 
 def _lookup_hits(fn: _Function, tables: set[str]):
     """A literal table indexed by, searched for, or `.get()` with a value computed from the inputs."""
-    from grader.notebook.definitions import _is_literal_container
-
     local = set()
     for node in ast.walk(fn.node):
-        if isinstance(node, ast.Assign) and _is_literal_container(node.value):
+        if isinstance(node, ast.Assign) and is_literal_table(node.value):
             local |= {t.id for t in node.targets if isinstance(t, ast.Name)}
     known = tables | local
 
     def is_table(node: ast.AST) -> bool:
-        return _is_literal_container(node) or (isinstance(node, ast.Name) and node.id in known)
+        return is_literal_table(node) or (isinstance(node, ast.Name) and node.id in known)
 
     tainted = _tainted(fn)
     for node in ast.walk(fn.node):
@@ -346,10 +347,8 @@ def rules_message(name: str, broken: list[dict]) -> str:
     return f"Rule broken, no points for this part: {text}{more}."
 
 
-def rules_verdict(name: str, definition: dict, rules: dict | None):
+def rules_verdict(name: str, definition: dict, rules: dict | None) -> Verdict | None:
     """None when every rule holds; else a Verdict worth 0 that quotes the first broken rule."""
-    from grader.judge.verdict import Verdict
-
     broken = broken_rules(definition, rules)
     if not broken:
         return None

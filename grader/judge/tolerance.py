@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from grader.judge.verdict import Verdict
+
 RTOL = 1e-5  # of the expected array's largest magnitude; float32's epsilon is 1.2e-7
 ATOL = 1e-9  # floor, for an expected array of zeros
 
@@ -41,3 +43,28 @@ def compare_arrays(got, expected) -> tuple[bool, float, float]:
     difference = np.abs(have - want)
     worst = float(np.max(np.where(np.isfinite(difference), difference, np.inf)))
     return worst <= tolerance, worst, tolerance
+
+
+def batches_verdict(expected: list, outputs: list, formula: str = "ReLU(X·Wh + bh)·Wo + bo") -> Verdict:
+    """The verdict on a numeric function called on several batches: one output per expected array.
+
+    Marks are the share of batches within tolerance; the message gives the first problem with
+    the worst difference and the tolerance used, and the details give both for every batch.
+    """
+    passed, problems, per_batch = 0, [], []
+    for want, got in zip(expected, outputs):
+        ok, worst, tolerance = compare_arrays(got, want)
+        per_batch.append({"worst_error": worst if worst != float("inf") else None, "tolerance": tolerance})
+        shape = np.shape(got) if not isinstance(got, str) else None
+        if ok:
+            passed += 1
+        elif shape != np.shape(want):
+            problems.append(f"for {np.shape(want)[0]} input rows the output shape should be {np.shape(want)}, got {shape}")
+        else:
+            problems.append(f"values differ from {formula} by up to {worst:.3g} (tolerance {tolerance:.2g}: "
+                            f"{RTOL:g} of the largest expected value)")
+    details = {"batches": per_batch}
+    if passed == len(expected):
+        worst = max((b["worst_error"] for b in per_batch), default=0.0)
+        return Verdict(1.0, f"correct on {passed} random batches (largest difference {worst:.2g}, within tolerance).", details)
+    return Verdict(passed / len(expected), f"{passed} of {len(expected)} random batches right; {problems[0]}.", details)

@@ -22,14 +22,14 @@ def _segment(source: str, node: ast.AST) -> str:
     return ast.get_source_segment(source, node) or ast.unparse(node)
 
 
-def _is_literal_container(node: ast.AST) -> bool:
+def is_literal_table(node: ast.AST) -> bool:
     """A table written out as constants: {..}, [..], (..), a string, or np.array/dict/list of one."""
     if isinstance(node, ast.Constant):
         return isinstance(node.value, (str, bytes))
     if isinstance(node, ast.Call):
         name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", None)
         if name in {"array", "asarray", "list", "tuple", "dict", "set", "frozenset"} and len(node.args) == 1:
-            return _is_literal_container(node.args[0])
+            return is_literal_table(node.args[0])
         return False
     if not isinstance(node, (ast.Dict, ast.List, ast.Tuple, ast.Set)):
         return False
@@ -82,7 +82,7 @@ class _Notebook:
                 elif isinstance(node.value, ast.Name):
                     self.functions[name] = {"node": node, "cell": cell, "text": text, "kind": "alias",
                                             "target": node.value.id}
-                elif _is_literal_container(node.value):
+                elif is_literal_table(node.value):
                     self.containers[name] = {"cell": cell, "line": node.lineno, "source": _segment(text, node)}
                 else:
                     self.functions[name] = {"node": node, "cell": cell, "text": text, "kind": "other"}
