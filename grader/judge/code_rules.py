@@ -118,20 +118,28 @@ class _Function:
         if isinstance(node, ast.Assign):  # name = lambda ...
             node = node.value
         self.node = node
+        self.nodes = list(ast.walk(node))  # walked once: the checks below look at this list
+        self.by_type: dict[str, list[ast.AST]] = {}
+        for n in self.nodes:
+            self.by_type.setdefault(type(n).__name__, []).append(n)
+        self._references: list | None = None
+
+    def references(self, imports: dict[str, str]) -> list[tuple[ast.AST, str]]:
+        """(node, dotted name) of every outermost name chain the function reads or calls."""
+        if self._references is None:
+            inner = {n.value for n in self.nodes if isinstance(n, ast.Attribute)}
+            self._references = [
+                (n, dotted) for n in self.nodes
+                if isinstance(n, (ast.Name, ast.Attribute)) and n not in inner and isinstance(n.ctx, ast.Load)
+                and (dotted := _dotted(n, imports))
+            ]
+        return self._references
 
     def where(self, node: ast.AST | None) -> tuple[int, str]:
         """(line in the cell, text of that line) of a node of this function."""
         offset = getattr(node, "lineno", 1) if node is not None else 1
         text = self.lines[offset - 1].strip() if 0 < offset <= len(self.lines) else ""
         return self.first_line + offset - 1, text[:120]
-
-
-def _parents(root: ast.AST) -> dict[ast.AST, ast.AST]:
-    parents = {}
-    for node in ast.walk(root):
-        for child in ast.iter_child_nodes(node):
-            parents[child] = node
-    return parents
 
 
 def _dotted(node: ast.AST, imports: dict[str, str]) -> str | None:
@@ -152,59 +160,47 @@ def _matches(pattern: str, dotted: str) -> bool:
     return dotted == pattern or dotted.startswith(pattern + ".")
 
 
-def _references(fn: _Function, imports: dict[str, str]):
-    """(node, dotted name) of every outermost name chain the function reads or calls."""
-    inner = set()
-    for node in ast.walk(fn.node):
-        if isinstance(node, ast.Attribute):
-            inner.add(node.value)
-    for node in ast.walk(fn.node):
-        if isinstance(node, (ast.Name, ast.Attribute)) and node not in inner and isinstance(node.ctx, ast.Load):
-            dotted = _dotted(node, imports)
-            if dotted:
-                yield node, dotted
-
-
 def _operator_hits(fn: _Function, name: str, imports: dict[str, str]):
     """Nodes where operator `name` is written, or called by one of its function names."""
     op_class = getattr(ast, name)
-    parents = _parents(fn.node)
-    for node in ast.walk(fn.node):
-        if isinstance(node, op_class):
-            yield parents.get(node, node)
+    # (operator nodes are shared singletons: look at the expressions holding one)
+    for kind in ("BinOp", "UnaryOp", "BoolOp", "AugAssign"):
+        yield from (node for node in fn.by_type.get(kind, []) if isinstance(node.op, op_class))
+    yield from (node for node in fn.by_type.get("Compare", []) if any(isinstance(op, op_class) for op in node.ops))
     spellings = OPERATORS[name][1]
     functions = {f"operator.{s}" for s in spellings} | {f"operator.__{s.strip('_')}__" for s in spellings}
     functions |= {f"numpy.{s}" for s in NUMPY_OPERATORS.get(name, ())}
     methods = {f"__{s.strip('_')}__" for s in spellings} | {f"__r{s.strip('_')}__" for s in spellings}
-    for node, dotted in _references(fn, imports):
+    for node, dotted in fn.references(imports):
         if dotted in functions or (isinstance(node, ast.Attribute) and node.attr in methods):
             yield node
 
 
 def _tainted(fn: _Function) -> set[str]:
-    """Names whose value depends on the function's inputs (its parameters), to a fixed point."""
+    """Names whose value depends on the function's inputs (its parameters), followed through assignments."""
     args = fn.node.args
-    names = {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs}
-    names |= {a.arg for a in (args.vararg, args.kwarg) if a is not None}
-    flows = []
-    for node in ast.walk(fn.node):
+    start = {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs}
+    start |= {a.arg for a in (args.vararg, args.kwarg) if a is not None}
+    flows_from: dict[str, set[str]] = {}  # name read -> names assigned from an expression reading it
+    for node in fn.nodes:
         if isinstance(node, ast.Assign):
-            flows.append((node.targets, node.value))
+            targets, value = node.targets, node.value
         elif isinstance(node, (ast.AugAssign, ast.AnnAssign, ast.NamedExpr)) and node.value is not None:
-            flows.append(([node.target], node.value))
+            targets, value = [node.target], node.value
         elif isinstance(node, (ast.For, ast.comprehension)):
-            flows.append(([node.target], node.iter))
-    changed = True
-    while changed:
-        changed = False
-        for targets, value in flows:
-            if _reads(value) & names:
-                for target in targets:
-                    new = {n.id for n in ast.walk(target) if isinstance(n, ast.Name)} - names
-                    if new:
-                        names |= new
-                        changed = True
-    return names
+            targets, value = [node.target], node.iter
+        else:
+            continue
+        assigned = {n.id for target in targets for n in ast.walk(target) if isinstance(n, ast.Name)}
+        for name in _reads(value):
+            flows_from.setdefault(name, set()).update(assigned)
+    tainted, queue = set(start), list(start)
+    while queue:
+        for name in flows_from.get(queue.pop(), ()):
+            if name not in tainted:
+                tainted.add(name)
+                queue.append(name)
+    return tainted
 
 
 def _reads(node: ast.AST) -> set[str]:
@@ -214,7 +210,7 @@ def _reads(node: ast.AST) -> set[str]:
 def _lookup_hits(fn: _Function, tables: set[str]):
     """A literal table indexed by, searched for, or `.get()` with a value computed from the inputs."""
     local = set()
-    for node in ast.walk(fn.node):
+    for node in fn.nodes:
         if isinstance(node, ast.Assign) and is_literal_table(node.value):
             local |= {t.id for t in node.targets if isinstance(t, ast.Name)}
     known = tables | local
@@ -223,7 +219,7 @@ def _lookup_hits(fn: _Function, tables: set[str]):
         return is_literal_table(node) or (isinstance(node, ast.Name) and node.id in known)
 
     tainted = _tainted(fn)
-    for node in ast.walk(fn.node):
+    for node in fn.nodes:
         if isinstance(node, ast.Subscript) and is_table(node.value) and _reads(node.slice) & tainted:
             yield node
         elif isinstance(node, ast.Compare) and _reads(node.left) & tainted and any(
@@ -249,7 +245,7 @@ def _root(node: ast.AST) -> str | None:
 
 
 def _import_hits(fn: _Function, module: str, imports: dict[str, str]):
-    for node in ast.walk(fn.node):
+    for node in fn.nodes:
         if isinstance(node, ast.Import) and any(_in_module(module, a.name) for a in node.names):
             yield node
         elif isinstance(node, ast.ImportFrom) and node.module and _in_module(module, node.module):
@@ -259,7 +255,7 @@ def _import_hits(fn: _Function, module: str, imports: dict[str, str]):
             called = _dotted(node.func, imports) or ""
             if called.endswith(("__import__", "import_module")) and isinstance(target, str) and _in_module(module, target):
                 yield node
-    for node, dotted in _references(fn, imports):
+    for node, dotted in fn.references(imports):
         if _root(node) in imports and _in_module(module, dotted):  # a name the notebook imported
             yield node
 
@@ -271,7 +267,7 @@ def _functions_checked(definition: dict, building_blocks: set[str]) -> list[_Fun
     checked, queue, seen = [first], [first], {definition["name"]} | building_blocks
     while queue:
         fn = queue.pop(0)
-        for name in sorted(_reads(fn.node)):
+        for name in sorted({n.id for n in fn.by_type.get("Name", [])}):
             if name in by_name and name not in seen:
                 seen.add(name)
                 helper = _Function(by_name[name])
@@ -308,7 +304,7 @@ def broken_rules(definition: dict, rules: dict | None) -> list[dict]:
                        "cell": fn.cell, "line": line, "text": text})
 
     for name in must_call:
-        used = any(_matches(name, dotted) for fn in everything for _, dotted in _references(fn, imports))
+        used = any(_matches(name, dotted) for fn in everything for _, dotted in fn.references(imports))
         if not used:
             add("must_call", name, functions[0], None)
     for fn in functions:
@@ -318,12 +314,12 @@ def broken_rules(definition: dict, rules: dict | None) -> list[dict]:
             elif construct in OPERATORS:
                 hits = _operator_hits(fn, construct, imports)
             else:
-                hits = (n for n in ast.walk(fn.node) if type(n).__name__ == construct)
+                hits = fn.by_type.get(construct, [])
             first = next(iter(sorted(hits, key=lambda n: getattr(n, "lineno", 0))), None)
             if first is not None:
                 add("forbid", construct, fn, first)
         for name in rules.get("forbid_calls", []):
-            calls = [n for n in ast.walk(fn.node) if isinstance(n, ast.Call)
+            calls = [n for n in fn.by_type.get("Call", [])
                      and _matches(name, _dotted(n.func, imports) or "")]
             if calls:
                 add("forbid_calls", name, fn, min(calls, key=lambda n: n.lineno))

@@ -13,7 +13,7 @@ import ast
 from typing import Any
 
 from grader.notebook.answers import _code_cells
-from grader.notebook.source import as_python, parse_cell
+from grader.notebook.source import as_python, parse_python
 
 MAX_HELPERS = 50  # notebook functions followed from one definition; more is not a real notebook
 
@@ -49,11 +49,11 @@ class _Notebook:
         self.imports: dict[str, str] = {}  # bound name -> dotted module or member
         self.unparsable: list[int] = []
         for index, source in _code_cells(nb):
-            tree = parse_cell(source)
+            text = as_python(source)
+            tree = parse_python(text)
             if tree is None:
                 self.unparsable.append(index)
                 continue
-            text = as_python(source)
             for node in tree.body:
                 self._bind(node, index, text)
 
