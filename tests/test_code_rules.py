@@ -195,3 +195,10 @@ def test_reference_solutions_obey_their_own_rules(chapter):
     for part in ruled:
         assert definitions[part.name]["found"], part.name
         assert broken_rules(definitions[part.name], part.rules) == [], part.name
+
+
+def test_the_first_of_several_uses_is_quoted_with_its_own_line():
+    student = ("def xor_network(a, b):\n    first = tlu([a], [1], 0) ^ b\n    second = a ^ b\n"
+               "    return first ^ second\n")
+    found = broken(TLU_CELL, student)
+    assert [(b["value"], b["line"], b["text"]) for b in found] == [("BitXor", 2, "first = tlu([a], [1], 0) ^ b")]
