@@ -202,3 +202,13 @@ def test_the_first_of_several_uses_is_quoted_with_its_own_line():
                "    return first ^ second\n")
     found = broken(TLU_CELL, student)
     assert [(b["value"], b["line"], b["text"]) for b in found] == [("BitXor", 2, "first = tlu([a], [1], 0) ^ b")]
+
+
+def test_objects_made_by_an_imported_module_count_as_that_module():
+    rules = {"must_call": ["numpy.random"]}
+    seeded = "import numpy as np\nrng = np.random.default_rng(0)\ndef pick(xs):\n    return xs[rng.integers(len(xs))]\n"
+    assert broken(seeded, name="pick", rules=rules) == []
+    rebound = seeded + "rng = None\n"
+    assert keys(broken(rebound, name="pick", rules=rules)) == [("must_call", "numpy.random")]
+    model = "import tensorflow as tf\nnet = tf.keras.Sequential([])\ndef forward(X):\n    return net(X)\n"
+    assert keys(broken(model, name="forward", rules={"forbid_imports": ["tensorflow"]})) == [("forbid_imports", "tensorflow")]

@@ -30,7 +30,7 @@ import ast
 from typing import Any
 
 from grader.judge.verdict import Verdict
-from grader.notebook.definitions import is_literal_table
+from grader.notebook.definitions import dotted_name as _dotted, is_literal_table
 
 RULE_KEYS = ("must_call", "forbid", "forbid_calls", "forbid_imports")
 
@@ -140,18 +140,6 @@ class _Function:
         offset = getattr(node, "lineno", 1) if node is not None else 1
         text = self.lines[offset - 1].strip() if 0 < offset <= len(self.lines) else ""
         return self.first_line + offset - 1, text[:120]
-
-
-def _dotted(node: ast.AST, imports: dict[str, str]) -> str | None:
-    """`np.random.randint` -> "numpy.random.randint" (import aliases resolved); None if not a name chain."""
-    parts = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if not isinstance(node, ast.Name):
-        return None
-    parts.append(imports.get(node.id, node.id))
-    return ".".join(reversed(parts))
 
 
 def _matches(pattern: str, dotted: str) -> bool:

@@ -40,13 +40,36 @@ def is_literal_table(node: ast.AST) -> bool:
     return True
 
 
+def dotted_name(node: ast.AST, imports: dict[str, str]) -> str | None:
+    """`np.random.randint` -> "numpy.random.randint" (import aliases resolved); None if not a name chain."""
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    parts.append(imports.get(node.id, node.id))
+    return ".".join(reversed(parts))
+
+
+def _made_from_import(value: ast.AST, imports: dict[str, str]) -> str | None:
+    """For `rng = np.random.default_rng(0)` or `K = keras.ops`: "numpy.random.default_rng", "keras.ops"."""
+    chain = value.func if isinstance(value, ast.Call) else value
+    root = chain
+    while isinstance(root, ast.Attribute):
+        root = root.value
+    if isinstance(root, ast.Name) and root.id in imports:
+        return dotted_name(chain, imports)
+    return None
+
+
 class _Notebook:
     """Top-level bindings of every parsable code cell, last one in cell order winning."""
 
     def __init__(self, nb):
         self.functions: dict[str, dict] = {}  # name -> {"node", "cell", "source", "kind"} or alias
         self.containers: dict[str, dict] = {}  # name -> {"cell", "line", "source"} of a literal table
-        self.imports: dict[str, str] = {}  # bound name -> dotted module or member
+        self.imports: dict[str, str] = {}  # bound name -> dotted module or member, or what made it
         self.unparsable: list[int] = []
         for index, source in _code_cells(nb):
             text = as_python(source)
@@ -61,6 +84,7 @@ class _Notebook:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             self.functions[node.name] = {"node": node, "cell": cell, "text": text, "kind": "def"}
             self.containers.pop(node.name, None)
+            self.imports.pop(node.name, None)
         elif isinstance(node, ast.Import):
             for alias in node.names:
                 bound = alias.asname or alias.name.split(".")[0]
@@ -77,7 +101,11 @@ class _Notebook:
                 name = target.id
                 self.containers.pop(name, None)
                 self.functions.pop(name, None)
-                if isinstance(node.value, ast.Lambda):
+                made_from = None if is_literal_table(node.value) else _made_from_import(node.value, self.imports)
+                self.imports.pop(name, None)
+                if made_from:  # e.g. rng = np.random.default_rng(): rng.integers() is numpy.random
+                    self.imports[name] = made_from
+                elif isinstance(node.value, ast.Lambda):
                     self.functions[name] = {"node": node, "cell": cell, "text": text, "kind": "lambda"}
                 elif isinstance(node.value, ast.Name):
                     self.functions[name] = {"node": node, "cell": cell, "text": text, "kind": "alias",
@@ -158,7 +186,7 @@ def read_definitions(nb, names: list[str]) -> dict[str, dict[str, Any]]:
             "line": int (1-based, in that cell), "source": str,
             "helpers": [{"name", "kind", "cell", "line", "source"}, ...],  # notebook functions used
             "tables": {global: {"cell", "line", "source"}},  # top-level literal containers read
-            "imports": {bound name: dotted module or member}}}
+            "imports": {bound name: dotted module or member, or the call that made it}}}
     """
     book = _Notebook(nb)
     return {name: _definition(book, name) for name in names}
