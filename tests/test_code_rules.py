@@ -212,3 +212,12 @@ def test_objects_made_by_an_imported_module_count_as_that_module():
     assert keys(broken(rebound, name="pick", rules=rules)) == [("must_call", "numpy.random")]
     model = "import tensorflow as tf\nnet = tf.keras.Sequential([])\ndef forward(X):\n    return net(X)\n"
     assert keys(broken(model, name="forward", rules={"forbid_imports": ["tensorflow"]})) == [("forbid_imports", "tensorflow")]
+
+
+def test_a_function_hidden_in_a_block_is_still_read():
+    hidden = "if True:\n    def xor_network(a, b):\n        return tlu([a], [1], 0) * 0 + (a ^ b)\n"
+    found = broken(TLU_CELL, hidden)
+    assert [(b["value"], b["line"], b["text"]) for b in found] == [("BitXor", 3, "return tlu([a], [1], 0) * 0 + (a ^ b)")]
+    helper = ("try:\n    def differ(x, y):\n        return int(x != y)\nexcept Exception:\n    pass\n\n"
+              "def xor_network(a, b):\n    tlu([a], [1], 0)\n    return differ(a, b)\n")
+    assert keys(broken(TLU_CELL, helper)) == [("forbid", "NotEq")]

@@ -1,7 +1,7 @@
 """The student's function definitions, read statically (never executed) for the code rules.
 
 For each asked-for name: its last top-level definition in cell order (a `def`, a `name = lambda ...`,
-or `name = other_function`), the notebook functions it uses (transitively), the top-level
+or `name = other_function`; also inside top-level `if`/`for`/`try`/`with` blocks), the notebook functions it uses (transitively), the top-level
 names it reads that hold literal containers (possible lookup tables), and the notebook's
 top-level imports. Everything is plain data (source text, 0-based cell index, 1-based line in
 that cell), so it can be stored in the run record and judged later by grader/judge/code_rules.py.
@@ -10,6 +10,7 @@ that cell), so it can be stored in the run record and judged later by grader/jud
 from __future__ import annotations
 
 import ast
+import textwrap
 from typing import Any
 
 from grader.notebook.answers import _code_cells
@@ -19,7 +20,8 @@ MAX_HELPERS = 50  # notebook functions followed from one definition; more is not
 
 
 def _segment(source: str, node: ast.AST) -> str:
-    return ast.get_source_segment(source, node) or ast.unparse(node)
+    """The node's source, dedented when it sits in a block (`if`, `try` ...), so it parses alone."""
+    return textwrap.dedent(ast.get_source_segment(source, node, padded=True) or ast.unparse(node))
 
 
 def is_literal_table(node: ast.AST) -> bool:
@@ -63,8 +65,22 @@ def _made_from_import(value: ast.AST, imports: dict[str, str]) -> str | None:
     return None
 
 
+# Blocks whose statements run at the top level of a cell: a `def` inside `if True:` or `try:` is
+# read too, so a rule cannot be escaped by indenting the function.
+BLOCKS = (ast.If, ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith, ast.Try, ast.TryStar, ast.Match)
+
+
+def _block_statements(node: ast.stmt) -> list[ast.stmt]:
+    statements = []
+    for field in ("body", "orelse", "finalbody"):
+        statements += getattr(node, field, [])
+    for part in getattr(node, "handlers", []) + getattr(node, "cases", []):
+        statements += part.body
+    return statements
+
+
 class _Notebook:
-    """Top-level bindings of every parsable code cell, last one in cell order winning."""
+    """Top-level bindings of every parsable code cell (blocks included), last one in cell order winning."""
 
     def __init__(self, nb):
         self.functions: dict[str, dict] = {}  # name -> {"node", "cell", "source", "kind"} or alias
@@ -81,7 +97,10 @@ class _Notebook:
                 self._bind(node, index, text)
 
     def _bind(self, node: ast.stmt, cell: int, text: str) -> None:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        if isinstance(node, BLOCKS):
+            for statement in _block_statements(node):
+                self._bind(statement, cell, text)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             self.functions[node.name] = {"node": node, "cell": cell, "text": text, "kind": "def"}
             self.containers.pop(node.name, None)
             self.imports.pop(node.name, None)
