@@ -119,10 +119,11 @@ def isolation(tmp_path_factory, ch99_solutions, grader_data_dir, sandbox_availab
         "grader source": str(Path(bwrap.GRADER_PACKAGE) / "judge" / "functions.py"),
         "bundled mnist": str(mnist.BUNDLED_NPZ),
         "derived test images": str(files.test_images),
+        "derived sealed images": str(files.sealed_images),
         "derived notebook npz": str(files.notebook_npz),
         "grader data": str(grader_data_dir),
     }
-    sizes = sorted({mnist.BUNDLED_NPZ.stat().st_size, files.test_images.stat().st_size})
+    sizes = sorted({mnist.BUNDLED_NPZ.stat().st_size, files.test_images.stat().st_size, files.sealed_images.stat().st_size})
     cells = [
         Q1_RIGHT,
         XOR_RIGHT,
@@ -209,7 +210,8 @@ def test_notebook_cannot_see_solutions_other_students_reports_or_host_folders(is
 def test_only_the_notebook_copy_of_mnist_is_visible_never_the_real_test_set(isolation):
     found = tagged(isolation.executed, "FOUND")
     notebook_sha = sha256_of(isolation.files.notebook_npz)
-    forbidden = {sha256_of(mnist.BUNDLED_NPZ): "bundled mnist.npz", sha256_of(isolation.files.test_images): "test images"}
+    forbidden = {sha256_of(mnist.BUNDLED_NPZ): "bundled mnist.npz", sha256_of(isolation.files.test_images): "test images",
+                 sha256_of(isolation.files.sealed_images): "sealed images"}
     assert not [f"{p} is the {forbidden[h]}" for p, h in found.items() if h in forbidden]
     assert found == {"/opt/homl/data/mnist.npz": notebook_sha}
     seen = tagged(isolation.executed, "MNIST")
