@@ -13,7 +13,7 @@ import pytest
 
 from grader.assign.spec import load_solution
 from grader.data import mnist, reber
-from grader.judge import artifacts, models
+from grader.judge import artifacts, builders, models
 from grader.sandbox import bwrap
 from grader.sandbox.evaluator import Evaluator
 from grader.sandbox.limits import Limits
@@ -118,7 +118,7 @@ def builder_verdict(evaluator, spec, name, body, args, tmp_path):
     part = next(p for i in spec.items for p in i.parts if p.name == name)
     evaluation = evaluator.evaluate(tmp_path / "student.keras", None, {"source": part.key, "function": name, "args": args})
     assert evaluation.ok, evaluation.error
-    return models.compare_models(evaluation.description, evaluation.reference)
+    return builders.compare_models(evaluation.description, evaluation.reference)
 
 
 GRU_FORECASTER = """

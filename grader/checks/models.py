@@ -13,6 +13,7 @@ from grader.data import reber
 from grader.feedback.check_text import accuracy_line
 from grader.feedback.hints import model_hints
 from grader.judge import models as verdicts
+from grader.judge.leakage import leakage_check
 from grader.judge.verdict import Verdict
 
 # input and output shapes a well-formed model has for each check (None: any size)
@@ -58,7 +59,8 @@ class MnistCheck(Check):
 
     def plan(self, part, rng, mode) -> PartPlan:
         # the same images unscaled too: a model trained on 0-255 pixels does better on those
-        names = ["mnist_test", "mnist_test_raw"] if mode == "grade" else ["mnist_validation", "mnist_validation_raw"]
+        # and the sealed training digits: a model trained on the public test set does worse on those
+        names = ["mnist_test", "mnist_test_raw", "mnist_sealed"] if mode == "grade" else ["mnist_validation", "mnist_validation_raw"]
         return PartPlan(model={"file": part.file, "inputs": names})
 
     def hints(self, facts: PartFacts, scaled: str, labels) -> list[str]:
@@ -83,6 +85,10 @@ class MnistCheck(Check):
             verdict = verdicts.mnist_verdict(description, predictions, ctx.mnist_labels, settings["threshold"], self.recurrent)
         if verdict.fraction < 1:
             verdict.message += "".join(f" Hint: {hint}" for hint in self.hints(facts, "mnist_test", ctx.mnist_labels))
+        sealed = facts.model.get("predictions", {}).get("mnist_sealed")
+        if predictions is not None and sealed is not None and ctx.sealed_labels is not None and "accuracy" in verdict.details:
+            # the score stands: a flag is for the instructor to decide on
+            verdict.details["leakage"] = leakage_check(predictions, ctx.mnist_labels, sealed, ctx.sealed_labels)
         return verdict
 
     def well_formed(self, part, facts: PartFacts, settings) -> tuple[bool, str]:
@@ -98,7 +104,8 @@ class MnistCheck(Check):
             return True, f"{part.file} loads; could not predict: {facts.model.get('error')}"
         accuracy = float(np.mean(np.argmax(predictions, axis=1) == labels))
         hints = "".join(f" Hint: {hint}" for hint in self.hints(facts, "mnist_validation", labels)) if accuracy < settings["threshold"] else ""
-        return True, f"{part.file} loads; {accuracy_line(accuracy, settings['threshold'])}{hints}"
+        line = accuracy_line(accuracy, settings["threshold"], on=f"the {len(labels):,} held-out training digits")
+        return True, f"{part.file} loads; {line}{hints}"
 
 
 @dataclass(frozen=True)

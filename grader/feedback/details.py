@@ -62,7 +62,7 @@ def plain_details(details: Mapping[str, Any]) -> list[str]:
     """Each detail as "words: value", numbers rounded for reading; zero failure counts left out."""
     shown = []
     for key, value in details.items():
-        if key == "log10_p_value" or value is None:
+        if key in ("log10_p_value", "leakage") or value is None:  # leakage: for the instructor's summary
             continue
         if key in _COUNTS:
             if value:

@@ -130,7 +130,7 @@ class ClassGrader:
         self.runs = out / RUNS
         self.seed = self._seed()
         self.references = ReferenceBuilds(store, settings.limits, settings.sandboxed)
-        self.context = JudgeContext(mnist_labels=settings.test_labels, reference=self.references)
+        self.context = JudgeContext(mnist_labels=settings.test_labels, reference=self.references, sealed_labels=settings.sealed_labels)
         self.judging = judging_version()
         self.moved: list[str] = []
         self.lock = threading.Lock()
@@ -321,7 +321,7 @@ def _run_all(todo, grader_: ClassGrader, settings: RunSettings, jobs: int, run: 
     runners: list[Runner] = []
     runners_lock = threading.Lock()
     written: list[Report] = []  # also those that finished while stopping
-    environment = RunEnvironment(settings.limits, settings.sandboxed, settings.notebook_mnist, settings.test_images)
+    environment = RunEnvironment(settings.limits, settings.sandboxed, settings.notebook_mnist, settings.test_images, settings.sealed_images)
 
     def run_one(entry) -> Report:
         submission, nb, plan, name = entry

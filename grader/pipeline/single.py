@@ -22,7 +22,7 @@ class SubmissionGrader:
 
     def __init__(self, settings: RunSettings):
         self.settings = settings
-        self.runner = Runner(RunEnvironment(settings.limits, settings.sandboxed, settings.notebook_mnist, settings.test_images))
+        self.runner = Runner(RunEnvironment(settings.limits, settings.sandboxed, settings.notebook_mnist, settings.test_images, settings.sealed_images))
         self.references = ReferenceBuilds(None, settings.limits, settings.sandboxed)
         self.last_record: RunRecord | None = None
 
@@ -51,7 +51,7 @@ class SubmissionGrader:
         self.last_record = record
         report = judge_run(
             record, spec, student=submission.student, seed=seed, data_note=settings.data_note,
-            overrides=settings.check_settings, ctx=JudgeContext(settings.test_labels, self.references),
+            overrides=settings.check_settings, ctx=JudgeContext(settings.test_labels, self.references, settings.sealed_labels),
         )
         report.problems = matching_problems(submission.note) + report.problems
         return report, record.executed
