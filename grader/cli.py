@@ -21,7 +21,17 @@ class _GradeGroup(click.Group):
     def parse_args(self, ctx, args):
         if args and args[0] not in self.commands and not args[0].startswith("-"):
             args = ["submissions", *args]
+        elif args[:1] == ["submissions"] and Path("submissions").exists() and not self._has_folder(ctx, args[1:]):
+            args = ["submissions", *args]  # `grade submissions` beside submissions/: that folder
         return super().parse_args(ctx, args)
+
+    def _has_folder(self, ctx, args) -> bool:
+        """Whether `grade submissions ARGS` names its SUBMISSIONS argument itself."""
+        try:
+            opts, _, _ = self.commands["submissions"].make_parser(ctx).parse_args(list(args))
+        except click.ClickException:
+            return True  # let the command itself say what is wrong
+        return isinstance(opts.get("submissions"), str)  # click 8.2+ marks an absent one UNSET, not None
 
 
 @click.group(cls=_GradeGroup, context_settings={"help_option_names": ["-h", "--help"]})
