@@ -43,6 +43,7 @@ def main() -> None:
     grade SUBMISSIONS/        grade a class (SUBMISSIONS/<student>/ch10.ipynb ...)
     grade check NOTEBOOK      a student's check before submitting (no answer key needed)
     grade assign              regenerate assignments/ from solutions/
+    grade export canvas       the grade-import file of Canvas, Moodle, Blackboard, or csv
     grade data status         show the MNIST copy the grader uses
     """
 
@@ -206,6 +207,30 @@ def gradescope_bundle(solutions, out, assignment):
     from grader.ci.gradescope_bundle import build_bundle
 
     click.echo(f"wrote {build_bundle(solutions, out, assignment=assignment)}")
+
+
+@main.command("export")
+@click.argument("kind", type=click.Choice(["canvas", "moodle", "blackboard", "csv"]))
+@click.option("--reports", type=click.Path(exists=True, file_okay=False, path_type=Path), default=Path("grade-reports"), show_default=True, help="The report folder `grade` wrote.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="The file to write.  [default: REPORTS/KIND-import.csv]")
+@click.option("--roster", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="The class list: your LMS's gradebook export, or a CSV with student,name,email.")
+def export(kind, reports, out, roster):
+    """Write the grade-import file of an LMS (canvas, moodle, blackboard) or a plain csv.
+
+    Scores are the reports' final scores; a student with nothing graded gets an empty cell.
+    """
+    from grader.errors import GraderError
+    from grader.report.facts import load_class
+    from grader.report.lms_export import write_export
+
+    try:
+        facts = load_class(reports, roster)
+        path, warnings = write_export(kind, facts, out or reports / f"{kind}-import.csv")
+    except GraderError as exc:
+        raise click.ClickException(str(exc)) from None
+    for warning in warnings:
+        click.echo(f"warning: {warning}", err=True)
+    click.echo(f"wrote {path} ({len(facts.students)} students, {len(facts.assignments)} assignments)")
 
 
 main.add_command(data)
