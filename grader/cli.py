@@ -44,6 +44,7 @@ def main() -> None:
     grade check NOTEBOOK      a student's check before submitting (no answer key needed)
     grade assign              regenerate assignments/ from solutions/
     grade export canvas       the grade-import file of Canvas, Moodle, Blackboard, or csv
+    grade similar SUBMISSIONS pairs of notebooks whose own code is unusually alike
     grade data status         show the MNIST copy the grader uses
     """
 
@@ -231,6 +232,42 @@ def export(kind, reports, out, roster):
     for warning in warnings:
         click.echo(f"warning: {warning}", err=True)
     click.echo(f"wrote {path} ({len(facts.students)} students, {len(facts.assignments)} assignments)")
+
+
+@main.command("similar")
+@click.argument("submissions", type=click.Path(exists=True, path_type=Path))
+@click.option("--against", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None, help="Folder of the stubs students were given (<assignment>.ipynb); their code is not counted.  [default: ./assignments if present]")
+@click.option("--threshold", type=click.FloatRange(0, 1), default=0.5, show_default=True, help="Mean share of two notebooks' own code found in the other, from which a pair is listed.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Also write the pairs' matching lines side by side to this HTML file.")
+def similar(submissions, against, threshold, out):
+    """List pairs of notebooks whose own code is unusually alike (for a person to judge).
+
+    Changes no score. SUBMISSIONS is a folder or LMS export, as for grading.
+    """
+    import tempfile
+
+    from grader.assign.spec import PUBLIC_SPECS
+    from grader.errors import GraderError
+    from grader.notebook.match import find_submissions
+    from grader.similar import notebook_code, similar_pairs, write_pairs_page
+
+    against = against or (Path("assignments") if Path("assignments").is_dir() else None)
+    stubs = {p.stem: notebook_code(p) for p in sorted(against.glob("*.ipynb"))} if against else {}
+    known = set(stubs) or {p.stem for p in PUBLIC_SPECS.glob("*.json")}
+    with tempfile.TemporaryDirectory(prefix="homl-grader-similar-") as work:
+        try:
+            intake = find_submissions(submissions, known, Path(work))
+        except GraderError as exc:
+            raise click.ClickException(str(exc)) from None
+        notebooks = [(s.student, s.assignment, notebook_code(s.path)) for s in intake.submissions]
+    pairs = similar_pairs(notebooks, stubs, threshold)
+    if not stubs:
+        click.echo("warning: no stubs (--against): code given to every student counts as similar", err=True)
+    click.echo(f"{len(notebooks)} notebooks, {len(pairs)} pair(s) at or above {threshold:.0%}")
+    for p in pairs:
+        click.echo(f"  {p.assignment}  {p.student_a} ~ {p.student_b}  {p.share_a:.0%} / {p.share_b:.0%}  ({len(p.blocks)} matching blocks)")
+    if out:
+        click.echo(f"matching lines side by side: {write_pairs_page(out, pairs)}")
 
 
 main.add_command(data)

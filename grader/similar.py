@@ -1,0 +1,202 @@
+"""Similar submissions: pairs of notebooks whose own code is unusually alike.
+
+Each notebook's code cells are joined and fingerprinted by copydetect (winnowing over k-grams
+of the normalised token stream, as MOSS does: names become V/F/O, strings S, comments and
+whitespace dropped, so renaming variables or reordering cells changes nothing). Fingerprints of
+the assignment's stub are removed first, so the code every student was given never counts.
+A pair is listed when the share of its code found in the other notebook, averaged over the two,
+reaches the threshold. It changes no score and accuses no one: it shows the matching lines side
+by side for a person to judge.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from bisect import bisect_right
+from dataclasses import dataclass, field
+from html import escape
+from itertools import combinations
+from pathlib import Path
+
+NOISE = 25  # k: matches shorter than this many normalised characters are ignored
+GUARANTEE = 30  # matches at least this long are always found (window = GUARANTEE - NOISE + 1)
+THRESHOLD = 0.5  # mean share of the two notebooks' code found in the other
+MIN_BLOCK_LINES = 2  # shown side by side from this many lines
+
+
+@dataclass
+class Block:
+    """One stretch of matching code: 1-based inclusive line ranges and their text."""
+
+    lines_a: tuple[int, int]
+    lines_b: tuple[int, int]
+    text_a: str
+    text_b: str
+
+
+@dataclass
+class Pair:
+    assignment: str
+    student_a: str
+    student_b: str
+    share_a: float  # of a's code, the part found in b
+    share_b: float
+    blocks: list[Block] = field(default_factory=list)
+
+    @property
+    def score(self) -> float:
+        return (self.share_a + self.share_b) / 2
+
+
+def notebook_code(path: str | Path) -> str:
+    """The notebook's code cells, joined; IPython magics and shell lines left out. "" if unreadable."""
+    try:
+        nb = json.loads(Path(path).read_bytes().decode("utf-8-sig"))
+        cells = nb.get("cells", []) if isinstance(nb, dict) else []
+    except (OSError, ValueError, RecursionError):
+        return ""
+    sources = []
+    for cell in cells:
+        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
+            continue
+        source = cell.get("source", "")
+        source = "".join(source) if isinstance(source, list) else str(source)
+        lines = [line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))]
+        sources.append("\n".join(lines))
+    return "\n\n".join(sources) + "\n"
+
+
+def _fingerprint(code: str, boilerplate=None):
+    from copydetect import CodeFingerprint
+
+    return CodeFingerprint("notebook.py", NOISE, GUARANTEE - NOISE + 1, boilerplate=boilerplate,
+                           language="python", fp=io.StringIO(code))
+
+
+def _raw(fp, slices):
+    """Slices of the normalised code -> character offsets in the raw code (copydetect's own mapping)."""
+    import numpy as np
+
+    slices = np.array(slices, dtype=int)
+    if slices.size and len(fp.offsets):
+        slices = slices + fp.offsets[:, 1][np.clip(np.searchsorted(fp.offsets[:, 0], slices), 0, fp.offsets.shape[0] - 1)]
+    return slices
+
+
+class _Lines:
+    def __init__(self, code: str):
+        self.lines = code.splitlines(keepends=True)
+        self.starts = [0]
+        for line in self.lines:
+            self.starts.append(self.starts[-1] + len(line))
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        first = bisect_right(self.starts, start)
+        last = bisect_right(self.starts, max(start, end - 1))
+        return first, max(first, last)
+
+    def text(self, span: tuple[int, int]) -> str:
+        return "".join(self.lines[span[0] - 1 : span[1]]).rstrip("\n")
+
+
+def _blocks(fa, fb, code_a: str, code_b: str) -> list[Block]:
+    """Matching stretches of a, each beside the stretch of b sharing most of its fingerprints."""
+    from copydetect.utils import find_fingerprint_overlap, get_copied_slices
+
+    idx_a, idx_b = find_fingerprint_overlap(fa.hashes, fb.hashes, fa.hash_idx, fb.hash_idx)
+    hash_at_a = {i: h for h, places in fa.hash_idx.items() for i in places}
+    hash_at_b = {i: h for h, places in fb.hash_idx.items() for i in places}
+    slices_a, slices_b = get_copied_slices(idx_a, fa.k), get_copied_slices(idx_b, fb.k)
+
+    def hashes(slices, idx, hash_at):
+        return [{hash_at[p] for p in idx if s <= p < e} for s, e in zip(*slices)]
+
+    in_b = hashes(slices_b, idx_b, hash_at_b)
+    raw_a, raw_b = _raw(fa, slices_a), _raw(fb, slices_b)
+    lines_a, lines_b = _Lines(code_a), _Lines(code_b)
+    blocks, seen = [], set()
+    for n, shared in enumerate(hashes(slices_a, idx_a, hash_at_a)):
+        best = max(range(len(in_b)), key=lambda m: len(shared & in_b[m]), default=None)
+        if best is None:
+            continue
+        span_a = lines_a.span(int(raw_a[0][n]), int(raw_a[1][n]))
+        span_b = lines_b.span(int(raw_b[0][best]), int(raw_b[1][best]))
+        if span_a[1] - span_a[0] + 1 < MIN_BLOCK_LINES or (span_a, span_b) in seen:
+            continue
+        seen.add((span_a, span_b))
+        blocks.append(Block(span_a, span_b, lines_a.text(span_a), lines_b.text(span_b)))
+    return blocks
+
+
+def _without_stub_lines(code: str, stub: str) -> str:
+    """`code` with every line the stub also has blanked (line numbers kept for the display).
+
+    Winnowing's boilerplate removal alone misses a stub k-gram that a student's own code
+    repeats; a line given to every student is never evidence.
+    """
+    given = {line.strip() for line in stub.splitlines() if line.strip()}
+    return "\n".join("" if line.strip() in given else line for line in code.splitlines()) + "\n"
+
+
+def similar_pairs(
+    notebooks: list[tuple[str, str, str]], stubs: dict[str, str] | None = None, threshold: float = THRESHOLD
+) -> list[Pair]:
+    """Pairs of (student, assignment, code) of one assignment at or above `threshold`, most alike first.
+
+    `stubs` maps an assignment to its stub notebook's code, whose fingerprints are removed.
+    """
+    import numpy as np
+    from copydetect import compare_files
+
+    stubs = stubs or {}
+    by_assignment: dict[str, list[tuple[str, str]]] = {}
+    for student, assignment, code in notebooks:
+        by_assignment.setdefault(assignment, []).append((student, code))
+    pairs = []
+    for assignment, group in sorted(by_assignment.items()):
+        stub = stubs.get(assignment, "")
+        boilerplate = np.array(sorted(_fingerprint(stub).hashes)) if stub.strip() else None
+        prints = [
+            (student, code, _fingerprint(_without_stub_lines(code, stub), boilerplate)) for student, code in sorted(group)
+        ]
+        for (sa, ca, fa), (sb, cb, fb) in combinations(prints, 2):
+            if not len(fa.hashes) or not len(fb.hashes):
+                continue
+            _, (share_a, share_b), _ = compare_files(fa, fb)
+            pair = Pair(assignment, sa, sb, float(share_a), float(share_b))
+            if pair.score >= threshold:
+                pair.blocks = _blocks(fa, fb, ca, cb)
+                pairs.append(pair)
+    return sorted(pairs, key=lambda p: -p.score)
+
+
+def pairs_html(pairs: list[Pair]) -> str:
+    """The pairs as HTML: a summary table, then each pair's matching lines side by side."""
+    if not pairs:
+        return "<p>No pair of notebooks is unusually alike.</p>"
+    rows = "".join(
+        f"<tr><td>{escape(p.assignment)}</td><td>{escape(p.student_a)}</td><td>{escape(p.student_b)}</td>"
+        f"<td class=num>{p.share_a:.0%}</td><td class=num>{p.share_b:.0%}</td><td class=num>{len(p.blocks)}</td></tr>"
+        for p in pairs
+    )
+    out = [f"<table><thead><tr><th>Assignment</th><th>A</th><th>B</th><th>A's code found in B</th>"
+           f"<th>B's code found in A</th><th>Matching blocks</th></tr></thead><tbody>{rows}</tbody></table>"]
+    for p in pairs:
+        sides = "".join(
+            f"<div>lines {b.lines_a[0]}-{b.lines_a[1]}<pre>{escape(b.text_a)}</pre></div>"
+            f"<div>lines {b.lines_b[0]}-{b.lines_b[1]}<pre>{escape(b.text_b)}</pre></div>"
+            for b in p.blocks
+        )
+        out.append(f"<div class='pair'><b>{escape(p.assignment)}: {escape(p.student_a)} and {escape(p.student_b)}</b>"
+                   f"<div class='side'><div><b>{escape(p.student_a)}</b></div><div><b>{escape(p.student_b)}</b></div>{sides}</div></div>")
+    return "".join(out)
+
+
+def write_pairs_page(path: str | Path, pairs: list[Pair]) -> Path:
+    """A page of its own for `grade similar --out`, styled like class.html."""
+    from grader.report.class_report import page
+    from grader.report.files import atomic_write_text
+
+    body = "<h1>Similar submissions</h1>" + pairs_html(pairs)
+    return atomic_write_text(path, page("Similar submissions", body))
