@@ -45,6 +45,7 @@ def main() -> None:
     grade assign              regenerate assignments/ from solutions/
     grade export canvas       the grade-import file of Canvas, Moodle, Blackboard, or csv
     grade similar SUBMISSIONS pairs of notebooks whose own code is unusually alike
+    grade class-report        class.html: distributions, item analysis, who to follow up
     grade data status         show the MNIST copy the grader uses
     """
 
@@ -234,6 +235,45 @@ def export(kind, reports, out, roster):
     click.echo(f"wrote {path} ({len(facts.students)} students, {len(facts.assignments)} assignments)")
 
 
+@main.command("class-report")
+@click.option("--reports", type=click.Path(exists=True, file_okay=False, path_type=Path), default=Path("grade-reports"), show_default=True, help="The report folder `grade` wrote; class.html is written there.")
+@click.option("--roster", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="The class list, to show who handed nothing in.")
+@click.option("--similar", "submissions", type=click.Path(exists=True, path_type=Path), help="Also list similar submissions of this folder or export (see `grade similar`).")
+@click.option("--against", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None, help="Stub folder for --similar.  [default: ./assignments if present]")
+def class_report(reports, roster, submissions, against):
+    """Write class.html: score distributions, item analysis, chosen options, who to follow up."""
+    from grader.errors import GraderError
+    from grader.report.class_report import CLASS_REPORT, class_report_html
+    from grader.report.facts import load_class
+    from grader.report.files import atomic_write_text
+
+    try:
+        facts = load_class(reports, roster)
+        pairs = _similar_pairs(submissions, against, 0.5)[0] if submissions else None
+    except GraderError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"wrote {atomic_write_text(reports / CLASS_REPORT, class_report_html(facts, pairs))}")
+
+
+def _similar_pairs(submissions: Path, against: Path | None, threshold: float):
+    """(pairs, number of notebooks looked at) for `grade similar` and `grade class-report --similar`."""
+    import tempfile
+
+    from grader.assign.spec import PUBLIC_SPECS
+    from grader.notebook.match import find_submissions
+    from grader.similar import notebook_code, similar_pairs
+
+    against = against or (Path("assignments") if Path("assignments").is_dir() else None)
+    stubs = {p.stem: notebook_code(p) for p in sorted(against.glob("*.ipynb"))} if against else {}
+    if not stubs:
+        click.echo("warning: no stubs (--against): code given to every student counts as similar", err=True)
+    known = set(stubs) or {p.stem for p in PUBLIC_SPECS.glob("*.json")}
+    with tempfile.TemporaryDirectory(prefix="homl-grader-similar-") as work:
+        intake = find_submissions(submissions, known, Path(work))
+        notebooks = [(s.student, s.assignment, notebook_code(s.path)) for s in intake.submissions]
+    return similar_pairs(notebooks, stubs, threshold), len(notebooks)
+
+
 @main.command("similar")
 @click.argument("submissions", type=click.Path(exists=True, path_type=Path))
 @click.option("--against", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None, help="Folder of the stubs students were given (<assignment>.ipynb); their code is not counted.  [default: ./assignments if present]")
@@ -244,26 +284,14 @@ def similar(submissions, against, threshold, out):
 
     Changes no score. SUBMISSIONS is a folder or LMS export, as for grading.
     """
-    import tempfile
-
-    from grader.assign.spec import PUBLIC_SPECS
     from grader.errors import GraderError
-    from grader.notebook.match import find_submissions
-    from grader.similar import notebook_code, similar_pairs, write_pairs_page
+    from grader.similar import write_pairs_page
 
-    against = against or (Path("assignments") if Path("assignments").is_dir() else None)
-    stubs = {p.stem: notebook_code(p) for p in sorted(against.glob("*.ipynb"))} if against else {}
-    known = set(stubs) or {p.stem for p in PUBLIC_SPECS.glob("*.json")}
-    with tempfile.TemporaryDirectory(prefix="homl-grader-similar-") as work:
-        try:
-            intake = find_submissions(submissions, known, Path(work))
-        except GraderError as exc:
-            raise click.ClickException(str(exc)) from None
-        notebooks = [(s.student, s.assignment, notebook_code(s.path)) for s in intake.submissions]
-    pairs = similar_pairs(notebooks, stubs, threshold)
-    if not stubs:
-        click.echo("warning: no stubs (--against): code given to every student counts as similar", err=True)
-    click.echo(f"{len(notebooks)} notebooks, {len(pairs)} pair(s) at or above {threshold:.0%}")
+    try:
+        pairs, looked_at = _similar_pairs(submissions, against, threshold)
+    except GraderError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{looked_at} notebooks, {len(pairs)} pair(s) at or above {threshold:.0%}")
     for p in pairs:
         click.echo(f"  {p.assignment}  {p.student_a} ~ {p.student_b}  {p.share_a:.0%} / {p.share_b:.0%}  ({len(p.blocks)} matching blocks)")
     if out:
