@@ -100,28 +100,34 @@ class _Lines:
         return "".join(self.lines[span[0] - 1 : span[1]]).rstrip("\n")
 
 
+def _densest(positions: list[int], gap: int) -> tuple[int, int]:
+    """The first and last of the largest run of `positions` with no gap over `gap`."""
+    positions = sorted(positions)
+    runs, start = [], 0
+    for n in range(1, len(positions) + 1):
+        if n == len(positions) or positions[n] - positions[n - 1] > gap:
+            runs.append((n - start, positions[start], positions[n - 1]))
+            start = n
+    _, first, last = max(runs)
+    return first, last
+
+
 def _blocks(fa, fb, code_a: str, code_b: str) -> list[Block]:
-    """Matching stretches of a, each beside the stretch of b sharing most of its fingerprints."""
+    """Each matching stretch of a, beside the stretch of b where its fingerprints occur."""
     from copydetect.utils import find_fingerprint_overlap, get_copied_slices
 
-    idx_a, idx_b = find_fingerprint_overlap(fa.hashes, fb.hashes, fa.hash_idx, fb.hash_idx)
+    idx_a, _ = find_fingerprint_overlap(fa.hashes, fb.hashes, fa.hash_idx, fb.hash_idx)
     hash_at_a = {i: h for h, places in fa.hash_idx.items() for i in places}
-    hash_at_b = {i: h for h, places in fb.hash_idx.items() for i in places}
-    slices_a, slices_b = get_copied_slices(idx_a, fa.k), get_copied_slices(idx_b, fb.k)
-
-    def hashes(slices, idx, hash_at):
-        return [{hash_at[p] for p in idx if s <= p < e} for s, e in zip(*slices)]
-
-    in_b = hashes(slices_b, idx_b, hash_at_b)
-    raw_a, raw_b = _raw(fa, slices_a), _raw(fb, slices_b)
+    slices_a = get_copied_slices(idx_a, fa.k)
     lines_a, lines_b = _Lines(code_a), _Lines(code_b)
+    raw_a = _raw(fa, slices_a)
     blocks, seen = [], set()
-    for n, shared in enumerate(hashes(slices_a, idx_a, hash_at_a)):
-        best = max(range(len(in_b)), key=lambda m: len(shared & in_b[m]), default=None)
-        if best is None:
-            continue
+    for n, (start, end) in enumerate(zip(*slices_a)):
+        shared = {hash_at_a[p] for p in idx_a if start <= p < end} & fb.hashes
+        first, last = _densest([q for h in shared for q in fb.hash_idx[h]], 3 * fb.k)
+        raw_b = _raw(fb, [[first], [last + fb.k]])
         span_a = lines_a.span(int(raw_a[0][n]), int(raw_a[1][n]))
-        span_b = lines_b.span(int(raw_b[0][best]), int(raw_b[1][best]))
+        span_b = lines_b.span(int(raw_b[0][0]), int(raw_b[1][0]))
         if span_a[1] - span_a[0] + 1 < MIN_BLOCK_LINES or (span_a, span_b) in seen:
             continue
         seen.add((span_a, span_b))
@@ -130,13 +136,18 @@ def _blocks(fa, fb, code_a: str, code_b: str) -> list[Block]:
 
 
 def _without_stub_lines(code: str, stub: str) -> str:
-    """`code` with every line the stub also has blanked (line numbers kept for the display).
+    """`code` with every line the stub also has turned into spaces of the same length, so every
+    character keeps its offset and the matches map back to the student's own lines.
 
     Winnowing's boilerplate removal alone misses a stub k-gram that a student's own code
     repeats; a line given to every student is never evidence.
     """
     given = {line.strip() for line in stub.splitlines() if line.strip()}
-    return "\n".join("" if line.strip() in given else line for line in code.splitlines()) + "\n"
+    out = []
+    for line in code.splitlines(keepends=True):
+        body = line.rstrip("\r\n")
+        out.append(" " * len(body) + line[len(body):] if body.strip() in given else line)
+    return "".join(out)
 
 
 def similar_pairs(

@@ -101,6 +101,6 @@ def test_class_html_is_inert_and_describes_its_pictures(tmp_path, reports):
     follow = soup.find(id="follow-up").find_next_siblings("h3")
     assert [h.text for h in follow] == ["Missing (1)", "Not graded (1)", "Late (2)"]
     text = soup.get_text(" ")
-    assert "zed" in text and "ugo" in text and "10.02 h late, penalty 10%" in text
+    assert "zed" in text and "ugo" in text and "penalty 10%: 1 day(s) started x 10% = 10%" in text
     assert "marked late by Canvas" in text
     assert "4 of 7: mlp_forward: wrong output shape" in text

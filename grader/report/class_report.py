@@ -215,8 +215,8 @@ def _overview(facts: ClassFacts) -> str:
 def _late_text(entry) -> str:
     late = entry.late
     if late and late.get("late_by_hours"):
-        return (f"{format_number(late['late_by_hours'])} h late, "
-                f"penalty {format_number(late.get('penalty_percent', 0))}%: {late.get('reason', '')}")
+        penalty = f"penalty {format_number(late.get('penalty_percent', 0))}%"
+        return f"{penalty}: {late['reason']}" if late.get("reason") else f"{format_number(late['late_by_hours'])} h late, {penalty}"
     if entry.submission and entry.submission.lms_late:
         return f"marked late by {entry.submission.source.capitalize()} (no submission time in its export)"
     return ""
