@@ -207,7 +207,7 @@ def find_submissions(root: Path, known: set[str], work: Path | None = None) -> I
     Raises GraderError when nothing in `root` is a submission, naming the layouts read.
     """
     root = Path(root)
-    if root.is_file() or root.suffix.lower() == ".zip":
+    if root.is_file():
         if not zipfile.is_zipfile(root):
             raise GraderError(f"{root} is neither a folder of submissions nor a zip")
         work = Path(work) if work else Path(tempfile.mkdtemp(prefix="homl-grader-intake-"))

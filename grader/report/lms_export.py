@@ -42,7 +42,7 @@ def _roster_header(facts: ClassFacts, assignment: str, pattern: str) -> str:
     """The roster's own column for `assignment` (e.g. `ch10 (123456)`), else the assignment id."""
     for person in facts.people.values():
         for header in person.columns:
-            if header.lower().startswith(assignment.lower()) and re.search(pattern, header):
+            if re.match(rf"(?i){re.escape(assignment)}\b", header) and re.search(pattern, header):
                 return header
             if re.match(rf"(?i)assignment: {re.escape(assignment)}\b", header):  # Moodle's export
                 return header

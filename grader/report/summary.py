@@ -89,7 +89,8 @@ def _md(text: str) -> str:
     """Student-given text made inert in Markdown (and in table cells)."""
     text = " ".join(str(text).split())
     # only what Markdown would act on inside a line or a table cell; `(looped)` stays as written
-    return re.sub(r"([\\`*_\[\]<>|~])", r"\\\1", text) or "(empty)"
+    text = re.sub(r"([\\`*_\[\]<>|~])", r"\\\1", text)
+    return re.sub(r"^([#+-])", r"\\\1", text) or "(empty)"  # not a heading or a list at the start
 
 
 def _stats_cells(stats: Stats, suffix: str = "") -> str:
