@@ -195,3 +195,11 @@ def late_penalty(
 def apply_late(raw_score: float, late: Late) -> float:
     """The score after the penalty, rounded as report scores are (2 decimals)."""
     return round(raw_score * (1 - late.penalty_fraction), 2)
+
+
+def late_fields(
+    raw_score: float, course: Course, student: str, assignment: str, submitted_at: str | None, lms_late: bool = False
+) -> dict[str, Any]:
+    """What a judged report gains: `raw_score`, the final `score` and `late` (see `Late`)."""
+    late = late_penalty(course, student, assignment, submitted_at, lms_late)
+    return {"raw_score": raw_score, "score": apply_late(raw_score, late), "late": late.to_json()}

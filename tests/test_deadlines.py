@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from grader.deadlines import apply_late, late_penalty, load_course, parse_course
+from grader.deadlines import apply_late, late_fields, late_penalty, load_course, parse_course
 from grader.errors import GraderError
 
 COURSE = """
@@ -118,3 +118,9 @@ def test_invalid_toml_is_a_grader_error(tmp_path):
     path.write_text("[assignments.ch10\n")
     with pytest.raises(GraderError, match="not valid TOML"):
         load_course(path)
+
+
+def test_late_fields_give_the_report_its_raw_and_final_score(course):
+    fields = late_fields(91.0, course, "zoe", "ch10", "2026-03-08T10:00:00-08:00")
+    assert (fields["raw_score"], fields["score"], fields["late"]["penalty_percent"]) == (91.0, 72.8, 20.0)
+    assert fields["late"]["reason"].startswith("34.02 h late (due 2026-03-06T23:59:00-08:00): 2 day(s) started")
