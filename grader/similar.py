@@ -23,6 +23,7 @@ NOISE = 25  # k: matches shorter than this many normalised characters are ignore
 GUARANTEE = 30  # matches at least this long are always found (window = GUARANTEE - NOISE + 1)
 THRESHOLD = 0.5  # mean share of the two notebooks' code found in the other
 MIN_BLOCK_LINES = 2  # shown side by side from this many lines
+SHOWN_LINES = 30  # of one block on one side; a whole notebook alike needs no more to be seen
 
 
 @dataclass
@@ -182,6 +183,13 @@ def similar_pairs(
     return sorted(pairs, key=lambda p: -p.score)
 
 
+def _clip(text: str) -> str:
+    lines = text.splitlines()
+    if len(lines) <= SHOWN_LINES:
+        return text
+    return "\n".join(lines[:SHOWN_LINES]) + f"\n... ({len(lines) - SHOWN_LINES} more matching lines)"
+
+
 def pairs_html(pairs: list[Pair]) -> str:
     """The pairs as HTML: a summary table, then each pair's matching lines side by side."""
     if not pairs:
@@ -195,8 +203,8 @@ def pairs_html(pairs: list[Pair]) -> str:
            f"<th>B's code found in A</th><th>Matching blocks</th></tr></thead><tbody>{rows}</tbody></table>"]
     for p in pairs:
         sides = "".join(
-            f"<div>lines {b.lines_a[0]}-{b.lines_a[1]}<pre>{escape(b.text_a)}</pre></div>"
-            f"<div>lines {b.lines_b[0]}-{b.lines_b[1]}<pre>{escape(b.text_b)}</pre></div>"
+            f"<div>lines {b.lines_a[0]}-{b.lines_a[1]}<pre>{escape(_clip(b.text_a))}</pre></div>"
+            f"<div>lines {b.lines_b[0]}-{b.lines_b[1]}<pre>{escape(_clip(b.text_b))}</pre></div>"
             for b in p.blocks
         )
         out.append(f"<div class='pair'><b>{escape(p.assignment)}: {escape(p.student_a)} and {escape(p.student_b)}</b>"

@@ -84,7 +84,10 @@ def distribution_figure(assignment: str, percents: list[float]) -> str:
     ax.spines[["top", "right"]].set_visible(False)
     mean = statistics.fmean(percents)
     ax.axvline(mean, color=_RED, linestyle="--", linewidth=1)
-    ax.text(mean, max(counts) * 0.95 or 0.95, f" mean {mean:.0f}%", color=_RED, va="top", fontsize=9)
+    right = mean > 60  # the label goes on the side with room
+    ax.text(mean, max(counts) * 0.97, f" mean {mean:.0f}% " if right else f" mean {mean:.0f}%",
+            color=_RED, va="top", ha="right" if right else "left", fontsize=9,
+            bbox={"facecolor": "white", "edgecolor": "none", "pad": 1})
     bins = ", ".join(f"{lo}-{lo + 10}%: {c}" for lo, c in zip(BINS, counts) if c)
     alt = (f"Histogram of {assignment} scores for {len(percents)} graded students, mean {mean:.1f}%, "
            f"median {statistics.median(percents):.1f}%. Students per band: {bins}.")
@@ -266,7 +269,7 @@ def _assignment_section(facts: ClassFacts, assignment: str) -> str:
     out += ["<h3>Items</h3>", items_figure(assignment, stats), _items_table(stats),
             "<p class='note'>Difficulty: the mean fraction of an item's points (1: everyone got it). "
             "Discrimination: the correlation of the item's score with the rest of the score, over "
-            "the graded notebooks (n/a below 3 students or when all scored alike). A negative value "
+            "the graded notebooks (n/a below 5 students or when all scored alike). A negative value "
             "means stronger students did worse on the item: check its key.</p>"]
     choices = choice_stats(graded)
     if choices:

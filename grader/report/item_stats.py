@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from grader.records import PartResult, Report
 
-MIN_FOR_DISCRIMINATION = 3  # students; fewer give no meaningful correlation
+MIN_FOR_DISCRIMINATION = 5  # graded students; below, a correlation is noise
 _SINGLE = re.compile(r"^([A-Za-z]) is (not )?correct\.")
 _SET = re.compile(r"^\{([A-Za-z](?:, [A-Za-z])*)?\}(?: is correct\.|:)")
 
