@@ -11,13 +11,14 @@ by side for a person to judge.
 
 from __future__ import annotations
 
-import io
+import hashlib
 import json
 from bisect import bisect_right
 from dataclasses import dataclass, field
 from html import escape
 from itertools import combinations
 from pathlib import Path
+from typing import Any
 
 NOISE = 25  # k: matches shorter than this many normalised characters are ignored
 GUARANTEE = 30  # matches at least this long are always found (window = GUARANTEE - NOISE + 1)
@@ -68,11 +69,41 @@ def notebook_code(path: str | Path) -> str:
     return "\n\n".join(sources) + "\n"
 
 
-def _fingerprint(code: str, boilerplate=None):
-    from copydetect import CodeFingerprint
+@dataclass
+class _Fingerprint:
+    """What copydetect's compare_files reads of a CodeFingerprint."""
 
-    return CodeFingerprint("notebook.py", NOISE, GUARANTEE - NOISE + 1, boilerplate=boilerplate,
-                           language="python", fp=io.StringIO(code))
+    k: int
+    filtered_code: str
+    offsets: Any  # numpy array: copydetect's map from normalised to raw offsets
+    hashes: set[int]
+    hash_idx: dict[int, list[int]]  # hash -> its positions in filtered_code
+    token_coverage: int
+
+
+def _kgram_hashes(text: str, k: int):
+    """Hashes of every k-gram, the same in every process (copydetect's use `hash()`, which
+    Python salts per process, so its results would change from run to run)."""
+    import numpy as np
+
+    return np.array(
+        [int.from_bytes(hashlib.blake2b(text[i : i + k].encode(), digest_size=8).digest(), "little", signed=True)
+         for i in range(len(text) - k + 1)],
+        dtype=np.int64,
+    )
+
+
+def _fingerprint(code: str, boilerplate: set[int] | None = None) -> _Fingerprint:
+    """copydetect's fingerprint of Python code (normalised, winnowed), boilerplate hashes removed."""
+    from copydetect.utils import filter_code, get_token_coverage, winnow
+
+    filtered, offsets = filter_code(code, "notebook.py", "python")
+    hashes, idx = winnow(_kgram_hashes(filtered, NOISE), GUARANTEE - NOISE + 1, remove_duplicates=False)
+    hash_idx: dict[int, list[int]] = {}
+    for value, place in zip(hashes.tolist(), idx.tolist()):
+        if not boilerplate or value not in boilerplate:
+            hash_idx.setdefault(value, []).append(place)
+    return _Fingerprint(NOISE, filtered, offsets, set(hash_idx), hash_idx, get_token_coverage(hash_idx, NOISE, len(filtered)))
 
 
 def _raw(fp, slices):
@@ -158,7 +189,6 @@ def similar_pairs(
 
     `stubs` maps an assignment to its stub notebook's code, whose fingerprints are removed.
     """
-    import numpy as np
     from copydetect import compare_files
 
     stubs = stubs or {}
@@ -168,7 +198,7 @@ def similar_pairs(
     pairs = []
     for assignment, group in sorted(by_assignment.items()):
         stub = stubs.get(assignment, "")
-        boilerplate = np.array(sorted(_fingerprint(stub).hashes)) if stub.strip() else None
+        boilerplate = _fingerprint(stub).hashes if stub.strip() else None
         prints = [
             (student, code, _fingerprint(_without_stub_lines(code, stub), boilerplate)) for student, code in sorted(group)
         ]
