@@ -64,7 +64,7 @@ def _parse_thresholds(values: tuple[str, ...]) -> dict[str, float]:
 
 
 @main.command("submissions")
-@click.argument("submissions", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("submissions", type=click.Path(exists=True, path_type=Path))
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Report folder.  [default: grade-reports/ beside SUBMISSIONS]")
 @click.option("-j", "--jobs", type=click.IntRange(1, 64), default=None, help="Submissions graded at once.  [default: number of cores]")
 @click.option("--seed", type=int, default=None, help="Seed for the grader's inputs.  [default: new each run]")
@@ -78,7 +78,9 @@ def _parse_thresholds(values: tuple[str, ...]) -> dict[str, float]:
 @click.option("--threshold", "thresholds", multiple=True, metavar="CHECK=ACC", help="Accuracy for full marks, e.g. mnist_dense=0.97 (checks: mnist_dense, mnist_rnn).")
 @click.option("--alpha", type=float, default=0.001, show_default=True, help="Significance level of the Reber model's test against chance.")
 def grade_submissions(submissions, out, jobs, seed, sandbox, solutions, cell_timeout, notebook_timeout, memory_mb, max_processes, threads, thresholds, alpha):
-    """Grade every SUBMISSIONS/<student>/ notebook and write reports."""
+    """Grade every SUBMISSIONS/<student>/ notebook, or a Canvas, Moodle or Gradescope export
+    (its zip or folder), and write reports."""
+    from grader.errors import GraderError
     from grader.pipeline.run_class import OutputBusy, grade_class
     from grader.pipeline.setup import run_settings
     from grader.sandbox import bwrap
@@ -112,7 +114,7 @@ def grade_submissions(submissions, out, jobs, seed, sandbox, solutions, cell_tim
     try:
         with progress:
             run = grade_class(submissions, out, settings, jobs, progress.start, progress.done)
-    except OutputBusy as exc:
+    except (OutputBusy, GraderError) as exc:
         raise click.ClickException(str(exc)) from None
     print_class_summary(run, out, time.monotonic() - started)
     if run.interrupted:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import stat
 import zipfile
 from pathlib import Path
@@ -61,7 +63,7 @@ def test_canvas_export_maps_user_ids_and_late_marks(tmp_path):
     ada, charles, alan = subs["lovelaceada", "ch10"], subs["babbagecharles", "ch10"], subs["turingalan", "ch14"]
     assert (ada.lms_id, ada.lms_late, ada.source, ada.submitted_at) == ("12345", False, "canvas", None)
     assert (charles.lms_id, charles.lms_late) == ("22222", True)
-    assert "Canvas marked it late" in charles.note
+    assert charles.note == "matched to ch10 by its file name"
     # each student's files sit alone in a folder of their own, under their own names
     assert Path(ada.folder) != Path(charles.folder)
     assert sorted(p.name for p in Path(alan.folder).iterdir()) == ["Copy of ch14.ipynb", "notes.txt"]
@@ -242,3 +244,38 @@ def test_grade_submissions_without_a_slash_grades_that_folder(tmp_path, monkeypa
     assert seen == [Path("submissions"), Path("submissions")]
     result = runner.invoke(cli.main, ["submissions", "elsewhere", "--sandbox", "none"])
     assert "'elsewhere' does not exist" in result.output
+
+
+# ---- an LMS zip through `grade`, then `grade export` ----------------------------------------
+
+
+@pytest.mark.slow
+def test_a_canvas_zip_is_graded_and_exported_for_canvas(tmp_path, cli, sandbox_available):
+    from conftest import ALL_RIGHT, Q1_WRONG, student_notebook
+
+    export = tmp_path / "export"
+    put(export, "lovelaceada_12345_67890_ch99.ipynb", nbformat.writes(student_notebook(*ALL_RIGHT)).encode())
+    put(export, "babbagecharles_LATE_22222_67891_ch99-1.ipynb", nbformat.writes(student_notebook(Q1_WRONG)).encode())
+    put(export, "babbagecharles_LATE_22222_67891_notes.txt", b"draft")
+    archive = zip_folder(export, tmp_path / "submissions.zip")
+    out = tmp_path / "grade-reports"
+
+    result = cli(archive, "--out", out, "-j", "2")
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["babbagecharles", "lovelaceada"]
+    assert (out / "class.html").is_file() and (out / "submissions.json").is_file()
+    gradebook = (out / "gradebook.csv").read_text().splitlines()
+    assert gradebook[1].startswith("babbagecharles,") and ",graded,ch99-1.ipynb," in gradebook[1]
+
+    from click.testing import CliRunner
+
+    from grader.cli import main
+
+    result = CliRunner().invoke(main, ["export", "canvas", "--reports", str(out)])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO((out / "canvas-import.csv").read_text())))
+    assert {r["ID"]: r["ch99"] != "" for r in rows} == {"12345": True, "22222": True}
+
+    empty = zip_folder(put(tmp_path / "nothing", "readme.txt", b"hi").parent, tmp_path / "nothing.zip")
+    result = cli(empty, "--out", tmp_path / "r2")
+    assert result.exit_code == 1 and "no submission found" in result.output and "canvas:" in result.output

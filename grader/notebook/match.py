@@ -188,10 +188,7 @@ def _export_submissions(layout: str, folder: Path, root: Path, known: set[str], 
             sub.student_name = origin.student_name
             sub.lms_id = origin.lms_id
             sub.email = origin.email
-            sub.lms_late = origin.lms_late
-            sub.note += f"; from {origin.path.relative_to(root).as_posix()}"
-            if origin.lms_late:
-                sub.note += f"; {layout.capitalize()} marked it late"
+            sub.lms_late = origin.lms_late  # the note stays about matching: it reaches the student's report
         intake.submissions += subs
         for name, why in skipped:
             origin = files.get(staged / name)

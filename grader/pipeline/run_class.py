@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import tempfile
 import threading
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -22,8 +23,11 @@ from grader.records import Report, Submission
 from grader.report import (
     finished_reports,
     read_report_json,
+    read_reports,
     report_paths,
+    write_class_report,
     write_gradebook,
+    write_intake,
     write_report_html,
     write_report_json,
     write_summary,
@@ -82,8 +86,10 @@ def grade_class(
 ) -> ClassRun:
     lock = _Lock(out)
     run = ClassRun()
+    staging = tempfile.TemporaryDirectory(prefix="homl-grader-intake-")  # an export's per-student copies
     try:
-        submissions, run.ungraded = find_submissions(root, set(settings.specs))
+        intake = find_submissions(root, set(settings.specs), Path(staging.name))
+        submissions, run.ungraded = intake.submissions, intake.ungraded
         todo = []
         for submission in submissions:
             (run.reused if _already_graded(out, submission) else todo).append(submission)
@@ -133,8 +139,11 @@ def grade_class(
         finished = {(r.student, r.assignment) for r in written}
         run.unfinished = [s for s in todo if (s.student, s.assignment) not in finished]
         run.reports = finished_reports(out)
-        write_gradebook(out, run.reports)
-        write_summary(out, run.reports, run.ungraded)
+        write_intake(out, intake.source, intake.submissions, intake.ungraded, intake.unused)
+        write_gradebook(out, run.reports, intake.submissions, intake.ungraded)
+        write_summary(out, run.reports, run.ungraded, intake.submissions)
+        write_class_report(out, read_reports(out), intake.submissions, intake.ungraded)
         return run
     finally:
         lock.release()
+        staging.cleanup()
