@@ -278,4 +278,5 @@ def test_a_canvas_zip_is_graded_and_exported_for_canvas(tmp_path, cli, sandbox_a
 
     empty = zip_folder(put(tmp_path / "nothing", "readme.txt", b"hi").parent, tmp_path / "nothing.zip")
     result = cli(empty, "--out", tmp_path / "r2")
-    assert result.exit_code == 1 and "no submission found" in result.output and "canvas:" in result.output
+    assert result.exit_code == 1 and "canvas:" in result.output
+    assert f"no submission found in {empty} for ch99" in result.output

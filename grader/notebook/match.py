@@ -212,17 +212,12 @@ def find_submissions(root: Path, known: set[str], work: Path | None = None) -> I
         if unpacked.exists():
             shutil.rmtree(unpacked)
         skipped = safe_unpack(root, unpacked)
-        intake = find_submissions(unpacked, known, work)
+        intake = _read_folder(unpacked, known, work)
         intake.unused = [(f"{root.name}:{m}", why) for m, why in skipped] + [
             (f"{root.name}:{p}", why) for p, why in intake.unused
         ]
-        return intake
-    layout, folder = detect(root)
-    if layout == "folders":
-        intake = Intake("folders", *_folder_submissions(root, known))
     else:
-        work = Path(work) if work else Path(tempfile.mkdtemp(prefix="homl-grader-intake-"))
-        intake = _export_submissions(layout, folder, root, known, work)
+        intake = _read_folder(root, known, work)
     if not intake.submissions:
         said = [f"  {who}: {why}" for who, why in (intake.ungraded + intake.unused)[:5]]
         raise GraderError(
@@ -230,3 +225,11 @@ def find_submissions(root: Path, known: set[str], work: Path | None = None) -> I
             + ("\nWhat was found:\n" + "\n".join(said) if said else "")
         )
     return intake
+
+
+def _read_folder(root: Path, known: set[str], work: Path | None) -> Intake:
+    layout, folder = detect(root)
+    if layout == "folders":
+        return Intake("folders", *_folder_submissions(root, known))
+    work = Path(work) if work else Path(tempfile.mkdtemp(prefix="homl-grader-intake-"))
+    return _export_submissions(layout, folder, root, known, work)
