@@ -41,7 +41,7 @@ def main() -> None:
 
     \b
     grade SUBMISSIONS/        grade a class (SUBMISSIONS/<student>/ch10.ipynb ...)
-    grade export.zip          grade a Canvas, Moodle or Gradescope export (zip or folder)
+    grade submissions.zip     grade a Canvas, Moodle or Gradescope export (zip or folder)
     grade check NOTEBOOK      a student's check before submitting (no answer key needed)
     grade assign              regenerate assignments/ from solutions/
     grade export canvas       the grade-import file of Canvas, Moodle, Blackboard, or csv
