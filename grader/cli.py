@@ -21,7 +21,17 @@ class _GradeGroup(click.Group):
     def parse_args(self, ctx, args):
         if args and args[0] not in self.commands and not args[0].startswith("-"):
             args = ["submissions", *args]
+        elif args[:1] == ["submissions"] and Path("submissions").exists() and not self._has_folder(ctx, args[1:]):
+            args = ["submissions", *args]  # `grade submissions` beside submissions/: that folder
         return super().parse_args(ctx, args)
+
+    def _has_folder(self, ctx, args) -> bool:
+        """Whether `grade submissions ARGS` names its SUBMISSIONS argument itself."""
+        try:
+            opts, _, _ = self.commands["submissions"].make_parser(ctx).parse_args(list(args))
+        except click.ClickException:
+            return True  # let the command itself say what is wrong
+        return isinstance(opts.get("submissions"), str)  # click 8.2+ marks an absent one UNSET, not None
 
 
 @click.group(cls=_GradeGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -31,8 +41,12 @@ def main() -> None:
 
     \b
     grade SUBMISSIONS/        grade a class (SUBMISSIONS/<student>/ch10.ipynb ...)
+    grade submissions.zip     grade a Canvas, Moodle or Gradescope export (zip or folder)
     grade check NOTEBOOK      a student's check before submitting (no answer key needed)
     grade assign              regenerate assignments/ from solutions/
+    grade export canvas       the grade-import file of Canvas, Moodle, Blackboard, or csv
+    grade similar SUBMISSIONS pairs of notebooks whose own code is unusually alike
+    grade class-report        class.html: distributions, item analysis, who to follow up
     grade data status         show the MNIST copy the grader uses
     """
 
@@ -63,7 +77,7 @@ def _check_settings(thresholds: tuple[str, ...], alpha: float | None) -> dict[st
 
 
 @main.command("submissions")
-@click.argument("submissions", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("submissions", type=click.Path(exists=True, path_type=Path))
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Report folder.  [default: grade-reports/ beside SUBMISSIONS]")
 @click.option("-j", "--jobs", type=click.IntRange(1, 64), default=None, help="Submissions run at once.  [default: number of cores]")
 @click.option("--seed", type=int, default=None, help="Seed for the grader's inputs.  [default: the report folder's, else new]")
@@ -79,12 +93,14 @@ def _check_settings(thresholds: tuple[str, ...], alpha: float | None) -> dict[st
 @click.option("--alpha", type=float, default=None, help="Significance level of the Reber model's test against chance; wins over the solution's.  [default: 0.001]")
 @click.pass_context
 def grade_submissions(ctx, submissions, out, jobs, seed, rerun, sandbox, solutions, cell_timeout, notebook_timeout, memory_mb, max_processes, threads, thresholds, alpha):
-    """Grade every SUBMISSIONS/<student>/ notebook and write reports.
+    """Grade every SUBMISSIONS/<student>/ notebook, or a Canvas, Moodle or Gradescope export
+    (its zip or folder), and write reports.
 
     Notebooks with a stored run record (same file, same run plan) are not run again: their
     records are judged again with the current keys and settings, and who moved is written to
     regrade-<time>.md.
     """
+    from grader.errors import GraderError
     from grader.pipeline.run_class import OutputBusy, grade_class
     from grader.pipeline.setup import run_settings
     from grader.sandbox import bwrap
@@ -123,7 +139,7 @@ def grade_submissions(ctx, submissions, out, jobs, seed, rerun, sandbox, solutio
     try:
         with progress:
             run = grade_class(submissions, out, settings, jobs, progress.start, progress.done)
-    except OutputBusy as exc:
+    except (OutputBusy, GraderError) as exc:
         raise click.ClickException(str(exc)) from None
     print_class_summary(run, out, time.monotonic() - started)
     if run.interrupted:
@@ -245,6 +261,93 @@ def gradescope_bundle(solutions, out, assignment):
     from grader.ci.gradescope_bundle import build_bundle
 
     click.echo(f"wrote {build_bundle(solutions, out, assignment=assignment)}")
+
+
+@main.command("export")
+@click.argument("kind", type=click.Choice(["canvas", "moodle", "blackboard", "csv"]))
+@click.option("--reports", type=click.Path(exists=True, file_okay=False, path_type=Path), default=Path("grade-reports"), show_default=True, help="The report folder `grade` wrote.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="The file to write.  [default: REPORTS/KIND-import.csv]")
+@click.option("--roster", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="The class list: your LMS's gradebook export, or a CSV with student,name,email.")
+def export(kind, reports, out, roster):
+    """Write the grade-import file of an LMS (canvas, moodle, blackboard) or a plain csv.
+
+    Scores are the reports' final scores; a student with nothing graded gets an empty cell.
+    """
+    from grader.errors import GraderError
+    from grader.report.facts import load_class
+    from grader.report.lms_export import write_export
+
+    try:
+        facts = load_class(reports, roster)
+        path, warnings = write_export(kind, facts, out or reports / f"{kind}-import.csv")
+    except GraderError as exc:
+        raise click.ClickException(str(exc)) from None
+    for warning in warnings:
+        click.echo(f"warning: {warning}", err=True)
+    click.echo(f"wrote {path} ({len(facts.students)} students, {len(facts.assignments)} assignments)")
+
+
+@main.command("class-report")
+@click.option("--reports", type=click.Path(exists=True, file_okay=False, path_type=Path), default=Path("grade-reports"), show_default=True, help="The report folder `grade` wrote; class.html is written there.")
+@click.option("--roster", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="The class list, to show who handed nothing in.")
+@click.option("--similar", "submissions", type=click.Path(exists=True, path_type=Path), help="Also list similar submissions of this folder or export (see `grade similar`).")
+@click.option("--against", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None, help="Stub folder for --similar.  [default: ./assignments if present]")
+def class_report(reports, roster, submissions, against):
+    """Write class.html: score distributions, item analysis, chosen options, who to follow up."""
+    from grader.errors import GraderError
+    from grader.report.class_report import CLASS_REPORT, class_report_html
+    from grader.report.facts import load_class
+    from grader.report.files import atomic_write_text
+
+    try:
+        facts = load_class(reports, roster)
+        pairs = _similar_pairs(submissions, against, 0.5)[0] if submissions else None
+    except GraderError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"wrote {atomic_write_text(reports / CLASS_REPORT, class_report_html(facts, pairs))}")
+
+
+def _similar_pairs(submissions: Path, against: Path | None, threshold: float):
+    """(pairs, number of notebooks looked at) for `grade similar` and `grade class-report --similar`."""
+    import tempfile
+
+    from grader.assign.spec import PUBLIC_SPECS
+    from grader.notebook.match import find_submissions
+    from grader.similar import notebook_code, similar_pairs
+
+    against = against or (Path("assignments") if Path("assignments").is_dir() else None)
+    stubs = {p.stem: notebook_code(p) for p in sorted(against.glob("*.ipynb"))} if against else {}
+    if not stubs:
+        click.echo("warning: no stubs (--against): code given to every student counts as similar", err=True)
+    known = set(stubs) or {p.stem for p in PUBLIC_SPECS.glob("*.json")}
+    with tempfile.TemporaryDirectory(prefix="homl-grader-similar-") as work:
+        intake = find_submissions(submissions, known, Path(work))
+        notebooks = [(s.student, s.assignment, notebook_code(s.path)) for s in intake.submissions]
+    return similar_pairs(notebooks, stubs, threshold), len(notebooks)
+
+
+@main.command("similar")
+@click.argument("submissions", type=click.Path(exists=True, path_type=Path))
+@click.option("--against", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None, help="Folder of the stubs students were given (<assignment>.ipynb); their code is not counted.  [default: ./assignments if present]")
+@click.option("--threshold", type=click.FloatRange(0, 1), default=0.5, show_default=True, help="Mean share of two notebooks' own code found in the other, from which a pair is listed.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Also write the pairs' matching lines side by side to this HTML file.")
+def similar(submissions, against, threshold, out):
+    """List pairs of notebooks whose own code is unusually alike (for a person to judge).
+
+    Changes no score. SUBMISSIONS is a folder or LMS export, as for grading.
+    """
+    from grader.errors import GraderError
+    from grader.similar import write_pairs_page
+
+    try:
+        pairs, looked_at = _similar_pairs(submissions, against, threshold)
+    except GraderError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{looked_at} notebooks, {len(pairs)} pair(s) at or above {threshold:.0%}")
+    for p in pairs:
+        click.echo(f"  {p.assignment}  {p.student_a} ~ {p.student_b}  {p.share_a:.0%} / {p.share_b:.0%}  ({len(p.blocks)} matching blocks)")
+    if out:
+        click.echo(f"matching lines side by side: {write_pairs_page(out, pairs)}")
 
 
 main.add_command(data)

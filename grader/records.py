@@ -67,6 +67,12 @@ class Submission:
     folder: str  # the student's folder
     sha256: str = ""
     note: str = ""  # how it was matched, or why it could not be
+    submitted_at: str | None = None  # ISO 8601 with offset, when the LMS export says
+    source: str = "folders"  # "folders", "canvas", "moodle" or "gradescope"
+    student_name: str = ""  # as the LMS spells it
+    lms_id: str = ""  # Canvas user id, Moodle participant id, Gradescope sid
+    email: str = ""
+    lms_late: bool = False  # the LMS itself marked it late (Canvas)
 
 
 @dataclass

@@ -93,7 +93,7 @@ def test_graded_report_validates_against_the_schema_with_expected_feedback(tmp_p
     assert [i["status"] for i in alice["items"]] == ["passed"] * 3
     assert part_of(alice, "answer_q1")["feedback"] == "B is correct."
     assert part_of(alice, "xor_network")["feedback"].startswith("the truth table is right")
-    assert part_of(alice, "mlp_forward")["feedback"] == "correct on 3 random batches."
+    assert part_of(alice, "mlp_forward")["feedback"].startswith("correct on 3 random batches")
 
     bob = reports["bob"]
     assert bob["score"] == 0 and [i["status"] for i in bob["items"]] == ["failed"] * 3

@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import random
+import tempfile
 import threading
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -32,7 +33,16 @@ from grader.notebook.match import find_submissions
 from grader.pipeline.references import ReferenceBuilds
 from grader.pipeline.settings import RunSettings
 from grader.records import ItemResult, PartResult, Report, Submission
-from grader.report import report_paths, write_gradebook, write_report_html, write_report_json, write_summary
+from grader.report import (
+    read_reports,
+    report_paths,
+    write_class_report,
+    write_gradebook,
+    write_intake,
+    write_report_html,
+    write_report_json,
+    write_summary,
+)
 from grader.run.plan import RunPlan, make_plan
 from grader.run.record import FORMAT, RunRecord, record_name
 from grader.run.stage import Interrupted, RunEnvironment, Runner
@@ -260,11 +270,14 @@ def grade_class(
     lock = _Lock(out)
     run = ClassRun()
     store = Gradebook(out / GRADEBOOK_NAME)
+    staging = tempfile.TemporaryDirectory(prefix="homl-grader-intake-")  # an export's per-student copies
     submissions: list[Submission] = []
+    intake = None
     try:
         grader_ = ClassGrader(root, out, settings, store)
         run.seed = grader_.seed
-        submissions, run.ungraded = find_submissions(root, set(settings.specs))
+        intake = find_submissions(root, set(settings.specs), Path(staging.name))
+        submissions, run.ungraded = intake.submissions, list(intake.ungraded)
         run.total = len(submissions)
         store.put("last_run", {**store.get("last_run"), "ungraded": run.ungraded})
         todo, stored = [], []
@@ -308,11 +321,16 @@ def grade_class(
         try:  # always: the views of every verdict committed so far
             current = {(s.student, s.assignment) for s in submissions}
             run.reports = [r for r in store.current_reports() if (r.student, r.assignment) in current]
-            write_gradebook(out, run.reports)
-            write_summary(out, run.reports, run.ungraded)
+            if intake is not None:
+                write_intake(out, intake.source, intake.submissions, intake.ungraded, intake.unused)
+            write_gradebook(out, run.reports, submissions, run.ungraded)
+            write_summary(out, run.reports, run.ungraded, submissions)
+            if run.reports:
+                write_class_report(out, read_reports(out), submissions, run.ungraded)
         finally:
             store.close()
             lock.release()
+            staging.cleanup()
 
 
 def _run_all(todo, grader_: ClassGrader, settings: RunSettings, jobs: int, run: ClassRun, on_done) -> list[Report]:

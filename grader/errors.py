@@ -1,0 +1,2 @@
+class GraderError(Exception):
+    """A failure of the grader or its input, said in one message."""
