@@ -91,8 +91,9 @@ def _check_settings(thresholds: tuple[str, ...], alpha: float | None) -> dict[st
 @click.option("--threads", type=click.IntRange(1, 64), default=None, help="CPU threads per notebook (TensorFlow, BLAS).  [default: cores / jobs]")
 @click.option("--threshold", "thresholds", multiple=True, metavar="CHECK=ACC", help="Accuracy for full marks, e.g. mnist_dense=0.97 (checks: mnist_dense, mnist_rnn); wins over the solution's.")
 @click.option("--alpha", type=float, default=None, help="Significance level of the Reber model's test against chance; wins over the solution's.  [default: 0.001]")
+@click.option("--course", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None, help="Due times, late policy, extensions.  [default: course.toml beside SUBMISSIONS, if there]")
 @click.pass_context
-def grade_submissions(ctx, submissions, out, jobs, seed, rerun, sandbox, solutions, cell_timeout, notebook_timeout, memory_mb, max_processes, threads, thresholds, alpha):
+def grade_submissions(ctx, submissions, out, jobs, seed, rerun, sandbox, solutions, cell_timeout, notebook_timeout, memory_mb, max_processes, threads, thresholds, alpha, course):
     """Grade every SUBMISSIONS/<student>/ notebook, or a Canvas, Moodle or Gradescope export
     (its zip or folder), and write reports.
 
@@ -132,6 +133,9 @@ def grade_submissions(ctx, submissions, out, jobs, seed, rerun, sandbox, solutio
     check_settings = _check_settings(thresholds, alpha)
     try:
         settings = run_settings(solutions, limits, sandboxed, seed, check_settings, sources, rerun)
+        beside = submissions.resolve().parent / "course.toml"
+        settings.course = (course or (beside if beside.is_file() else None))
+        settings.course = settings.course.resolve() if settings.course else None
     except (FileNotFoundError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
     progress = ClassProgress(sys.stderr.isatty())

@@ -94,6 +94,8 @@ class Report:
     settings: list[dict[str, Any]] = field(default_factory=list)  # {"name", "value", "source"} used
     key_version: str = ""  # digest of the answer keys and points this verdict was made with
     run: str = ""  # the run record judged (grader/run/record.py)
+    raw_score: float | None = None  # before a late penalty, when course.toml gives a due time
+    late: dict[str, Any] | None = None  # due, submitted_at, late_by_hours, penalty_percent, reason
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)

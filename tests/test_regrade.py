@@ -232,3 +232,60 @@ def test_unknown_threshold_check_is_a_bad_parameter(tmp_path, cli):
     (tmp_path / "s").mkdir()
     result = cli(tmp_path / "s", "--threshold", "reber_classifier=0.9")
     assert result.exit_code == 2 and "has no threshold" in result.output
+
+
+# --- deadlines re-judge without running ------------------------------------------------------------
+
+EXPORT_METADATA = """\
+submission_1:
+  :submitters:
+  - :name: Ada Lovelace
+    :sid: '900001'
+    :email: ada@example.edu
+  :created_at: 2026-03-05 23:00:00.000000000 -08:00
+submission_2:
+  :submitters:
+  - :name: Ben Late
+    :sid: '900002'
+    :email: ben@example.edu
+  :created_at: 2026-03-07 10:00:00.000000000 -08:00
+"""
+
+COURSE = """\
+[assignments.ch99]
+due = 2026-03-06T23:59:00-08:00
+penalty_percent = 10
+per = "day"
+"""
+
+
+def test_an_extension_rejudges_the_late_penalty_without_a_sandbox(tmp_path, cli, sandbox_available, monkeypatch):
+    from conftest import student_notebook
+
+    export = tmp_path / "export"
+    for folder in ("submission_1", "submission_2"):
+        (export / folder).mkdir(parents=True)
+        nbformat.write(student_notebook(*ALL_RIGHT), str(export / folder / "ch99.ipynb"))
+    (export / "submission_metadata.yml").write_text(EXPORT_METADATA)
+    course = tmp_path / "course.toml"
+    course.write_text(COURSE)
+    out = tmp_path / "reports"
+    first = cli(export, "--out", out, "--course", course, "--seed", "1")
+    assert first.exit_code == 0, first.output
+    reports = read_reports(out)
+    full = sum(POINTS.values())
+    assert reports["900001"]["score"] == full and reports["900001"]["late"]["penalty_percent"] == 0
+    ben = reports["900002"]
+    assert ben["raw_score"] == full and ben["late"]["penalty_percent"] == 10 and ben["score"] == pytest.approx(0.9 * full)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a sandbox was started")
+
+    monkeypatch.setattr("grader.run.stage.run_notebook", refuse)
+    monkeypatch.setattr("grader.sandbox.evaluator.Evaluator.start", refuse)
+    course.write_text(COURSE + '\n[[extensions]]\nstudent = "900002"\nassignment = "ch99"\ndays = 2\nreason = "illness"\n')
+    again = cli(export, "--out", out, "--course", course)
+    assert again.exit_code == 0, again.output
+    assert "0 run, 1 judged again from stored runs, 1 unchanged" in again.output
+    ben = read_reports(out)["900002"]
+    assert ben["score"] == full and ben["late"]["penalty_percent"] == 0

@@ -41,6 +41,10 @@ MIGRATIONS = [
         PRIMARY KEY (student, assignment, item));
     CREATE TABLE reference_builds (digest TEXT PRIMARY KEY, description TEXT NOT NULL);
     """,
+    # 2: an LMS's own late mark (Canvas _LATE_), kept for late penalties judged again later
+    """
+    ALTER TABLE submissions ADD COLUMN lms_late INTEGER NOT NULL DEFAULT 0;
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -113,11 +117,20 @@ class Gradebook:
 
     # --- submissions and runs --------------------------------------------------------------------
 
-    def saw_submission(self, student: str, assignment: str, sha256: str, file: str, submitted_at: str | None) -> None:
+    def saw_submission(self, student: str, assignment: str, sha256: str, file: str, submitted_at: str | None,
+                       lms_late: bool = False) -> None:
         self._write(
-            "INSERT OR IGNORE INTO submissions (student, assignment, sha256, file, submitted_at, seen_at) VALUES (?, ?, ?, ?, ?, ?)",
-            (student, assignment, sha256, file, submitted_at, _now()),
+            "INSERT OR REPLACE INTO submissions (student, assignment, sha256, file, submitted_at, seen_at, lms_late) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (student, assignment, sha256, file, submitted_at, _now(), int(lms_late)),
         )
+
+    def submission(self, student: str, assignment: str, sha256: str) -> dict | None:
+        rows = self._rows(
+            "SELECT file, submitted_at, lms_late FROM submissions WHERE student = ? AND assignment = ? AND sha256 = ?",
+            (student, assignment, sha256),
+        )
+        return {"file": rows[0][0], "submitted_at": rows[0][1], "lms_late": bool(rows[0][2])} if rows else None
 
     def run_path(self, name: str) -> str | None:
         rows = self._rows("SELECT path FROM runs WHERE name = ?", (name,))

@@ -25,6 +25,7 @@ from typing import Callable
 
 from grader.assign.spec import Assignment
 from grader.checks import JudgeContext
+from grader.deadlines import late_fields, late_penalty, load_course
 from grader.gradebook import GRADEBOOK_NAME, Gradebook
 from grader.gradebook.regrade import reasons, write_regrade_log
 from grader.judge.run import judge_run, judging_version, key_version, part_keys, settings_used
@@ -142,6 +143,7 @@ class ClassGrader:
         self.references = ReferenceBuilds(store, settings.limits, settings.sandboxed)
         self.context = JudgeContext(mnist_labels=settings.test_labels, reference=self.references, sealed_labels=settings.sealed_labels)
         self.judging = judging_version()
+        self.course = load_course(settings.course) if settings.course else None
         self.moved: list[str] = []
         self.lock = threading.Lock()
         self.isolation = "bubblewrap" if settings.sandboxed else "none"
@@ -153,6 +155,7 @@ class ClassGrader:
             "limits": dataclasses.asdict(settings.limits),
             "limit_sources": settings.limit_sources,
             "sandboxed": settings.sandboxed,
+            "course": str(settings.course) if settings.course else None,
         })
         for spec in settings.specs.values():
             version = key_version(spec)
@@ -212,9 +215,14 @@ class ClassGrader:
         spec = self.settings.specs[submission.assignment]
         version, used = self._spec_facts[spec.id]
         overrides = self.store.overrides(submission.student, spec.id)
+        late = None
+        if self.course is not None:  # the penalty's inputs: a changed due date or extension re-judges
+            late = late_penalty(self.course, submission.student, spec.id, submission.submitted_at,
+                                getattr(submission, "lms_late", False)).to_json()
         inputs = {
             "run": record_name_, "key_version": version, "settings": used, "judging": self.judging,
             "overrides": overrides, "seed": self.seed, "problems": matching_problems(submission.note),
+            "late": late,
         }
         judgement = hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode()).hexdigest()
         latest = self.store.latest(submission.student, spec.id)
@@ -229,6 +237,10 @@ class ClassGrader:
             run_settings=self.run_settings(),
         )
         report.problems = matching_problems(submission.note) + report.problems
+        if self.course is not None:
+            fields = late_fields(report.score, self.course, submission.student, spec.id, submission.submitted_at,
+                                 getattr(submission, "lms_late", False))
+            report.raw_score, report.score, report.late = fields["raw_score"], fields["score"], fields["late"]
         self.store.add_verdict(report, judgement, inputs)
         self.write_views(report, record.executed)
         if latest and (latest["score"] != report.score or latest["status"] != report.status):
@@ -284,7 +296,7 @@ def grade_class(
         for submission in submissions:
             try:
                 store.saw_submission(submission.student, submission.assignment, submission.sha256,
-                                     Path(submission.path).name, getattr(submission, "submitted_at", None))
+                                     Path(submission.path).name, submission.submitted_at, submission.lms_late)
                 nb, plan, name, path = grader_.plan(submission)
                 if isinstance(plan, RunRecord):  # unreadable: nothing to run, its record is kept as is
                     if path is None:

@@ -29,3 +29,4 @@ class RunSettings:
     data_note: dict[str, str] = field(default_factory=dict)  # for reports: which data was used
     data_sha256: str = ""  # of the MNIST copy: part of every run plan
     solutions: Path | None = None  # where the keys were read
+    course: Path | None = None  # course.toml: due times, late policy, extensions (read at judging time)

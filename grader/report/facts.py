@@ -28,6 +28,8 @@ _REPORT_FIELDS = {f.name for f in fields(Report)}
 
 def report_status(report: Report) -> Status:
     """"not graded" when no part could be judged (an unreadable notebook, a grader failure)."""
+    if getattr(report, "status", "graded") == "not graded":
+        return "not graded"
     parts = [p for item in report.items for p in item.parts]
     if parts and all(p.status == "error" and p.feedback.startswith("not graded") for p in parts):
         return "not graded"
