@@ -89,18 +89,18 @@ def test_library_banners_are_hidden_from_the_page_but_kept_in_the_executed_noteb
 @pytest.mark.slow
 def test_a_script_renamed_ipynb_gets_one_banner_with_the_fix(tmp_path, make_settings, sandbox_available):
     from grader.notebook.match import find_submissions
-    from grader.pipeline.grade_submission import Worker
+    from grader.pipeline.single import SubmissionGrader
 
     path = tmp_path / "subs" / "eve" / "ch99.ipynb"
     path.parent.mkdir(parents=True)
     path.write_text("import numpy as np\nprint('hello')\n")
     settings = make_settings()
     (submission,), _ = find_submissions(tmp_path / "subs", set(settings.specs))
-    worker = Worker(settings)
+    grader_ = SubmissionGrader(settings)
     try:
-        report, executed = worker.grade(submission)
+        report, executed = grader_.grade(submission)
     finally:
-        worker.close()
+        grader_.close()
     page = render_html(report, executed)
     text = _soup(page).get_text(" ", strip=True)
     assert text.count("Expecting value") == 1
