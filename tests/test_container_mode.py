@@ -214,3 +214,23 @@ def test_limits_hold_and_every_process_of_the_sandbox_is_killed(said):
     assert "allocated" not in run["outputs"][2]
     assert run["errors"] or run["kernel_died"]
     assert run["left"] == []  # the setsid'ed sleep too
+
+
+def test_preflight_passes_in_container_isolation_tensorflow_and_the_evaluator_included():
+    root = Path(tempfile.mkdtemp(prefix="homl-container-test-"))
+    script = (
+        "from grader.sandbox.isolation import choose_isolation\n"
+        "from grader.sandbox.preflight import preflight\n"
+        "from grader.sandbox.limits import Limits\n"
+        "isolation = choose_isolation('auto')\n"
+        f"preflight(isolation, Limits(cell_timeout=120, notebook_timeout=180, memory_mb=3072), root={str(root)!r})\n"
+        "print('PASSED', isolation)\n"
+    )
+    try:
+        done = subprocess.run(
+            [sys.executable, str(TESTS / "emulated_container.py"), sys.executable, "-c", script],
+            capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=600,
+        )
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    assert "PASSED container" in done.stdout, done.stderr[-3000:]
