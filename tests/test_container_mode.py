@@ -234,3 +234,34 @@ def test_preflight_passes_in_container_isolation_tensorflow_and_the_evaluator_in
     finally:
         shutil.rmtree(root, ignore_errors=True)
     assert "PASSED container" in done.stdout, done.stderr[-3000:]
+
+
+def test_the_evaluator_loads_and_predicts_a_model_in_container_isolation():
+    root = Path(tempfile.mkdtemp(prefix="homl-container-test-"))
+    script = (
+        "import json, numpy as np, keras\n"
+        "from pathlib import Path\n"
+        "from grader.sandbox.evaluator import Evaluator\n"
+        "from grader.sandbox.limits import Limits\n"
+        f"root = Path({str(root)!r})\n"
+        "keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)]).save(root / 'model.keras')\n"
+        "evaluator = Evaluator(root / 'exchange', Limits(memory_mb=3072), True, None, isolation='container')\n"
+        "try:\n"
+        "    result = evaluator.evaluate(model=root / 'model.keras', inputs=np.ones((3, 4), 'float32'))\n"
+        "    uid = evaluator.confinement.uid\n"
+        "finally:\n"
+        "    evaluator.close()\n"
+        "print('RESULT ' + json.dumps({'ok': result.ok, 'error': result.error, 'shape': list(result.predictions.shape) if result.predictions is not None else None,\n"
+        "      'layers': [l['class'] for l in (result.description or {}).get('layers', [])], 'uid': uid}))\n"
+    )
+    try:
+        done = subprocess.run(
+            [sys.executable, str(TESTS / "emulated_container.py"), sys.executable, "-c", script],
+            capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=600,
+        )
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    assert "RESULT " in done.stdout, done.stderr[-3000:]
+    result = json.loads(done.stdout.split("RESULT ", 1)[1])
+    assert result["ok"] and result["shape"] == [3, 2] and result["layers"] == ["Dense"], result
+    assert result["uid"] in container.UIDS and not container._processes_of(result["uid"])
