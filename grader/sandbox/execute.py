@@ -8,6 +8,7 @@ still graded. Outputs are capped per cell so a notebook that prints gigabytes st
 from __future__ import annotations
 
 import asyncio
+import atexit
 import copy
 import threading
 import time
@@ -293,6 +294,8 @@ def run_notebook(
         done = set(result.ran)
         result.skipped = sorted(set(result.skipped) | {i for i in code_cells if i not in done})
     finally:
+        # nbclient leaves an exit hook behind when the kernel did not start; it would print a traceback
+        atexit.unregister(client._cleanup_kernel)
         start_errors.close()
         if confinement is not None:
             confinement.kill_all()
