@@ -75,6 +75,7 @@ class Execution:
             "errors": {str(k): v for k, v in self.errors.items()},
             "skipped": self.skipped,
             "kernel_died": self.kernel_died,
+            "start_failure": self.start_failure,
             "out_of_time": self.out_of_time,
             "out_of_memory": self.out_of_memory,
             "process_limit": self.process_limit,
