@@ -103,7 +103,7 @@ def _check_settings(thresholds: tuple[str, ...], alpha: float | None) -> dict[st
 @click.option("-j", "--jobs", type=click.IntRange(1, 64), default=None, help="Submissions run at once.  [default: number of cores]")
 @click.option("--seed", type=int, default=None, help="Seed for the grader's inputs.  [default: the report folder's, else new]")
 @click.option("--rerun", is_flag=True, help="Run every notebook again, even those with a stored run record.")
-@click.option("--sandbox", type=click.Choice(["bubblewrap", "none"]), default="bubblewrap", show_default=True, help="'none' runs student code unsandboxed: only for trusted notebooks.")
+@click.option("--sandbox", type=click.Choice(["auto", "bubblewrap", "container", "none"]), default="auto", show_default=True, help="'auto': bubblewrap, else container isolation when root in a container. 'none' runs student code unsandboxed: only for trusted notebooks.")
 @click.option("--solutions", type=click.Path(exists=True, file_okay=False, path_type=Path), help="Folder of solution notebooks (the answer keys).  [default: ./solutions]")
 @click.option("--cell-timeout", type=float, default=DEFAULTS.cell_timeout, show_default=True, help="Seconds per cell before it is interrupted.")
 @click.option("--notebook-timeout", type=float, default=DEFAULTS.notebook_timeout, show_default=True, help="Seconds per notebook, grader's probes included.")
@@ -123,20 +123,19 @@ def grade_submissions(ctx, submissions, out, jobs, seed, rerun, sandbox, solutio
     regrade-<time>.md.
     """
     from grader.errors import GraderError
+    from grader.logfile import open_log
     from grader.pipeline.run_class import OutputBusy, grade_class
-    from grader.pipeline.setup import run_settings
-    from grader.sandbox import bwrap
+    from grader.pipeline.setup import run_settings, solutions_folder
+    from grader.sandbox import container
+    from grader.sandbox.isolation import choose_isolation
     from grader.ui import ClassProgress, print_class_summary
 
-    sandboxed = sandbox == "bubblewrap"
-    if sandboxed and (why := bwrap.available()):
-        raise click.ClickException(
-            f"{why}.\nThe grader will not run student code without a sandbox. Install bubblewrap, "
-            "or pass --sandbox none to run trusted notebooks unsandboxed."
-        )
+    isolation = choose_isolation(sandbox)  # GraderError with the cause and the fix
+    sandboxed = isolation != "none"
     if not sandboxed:
         click.secho("WARNING: --sandbox none: student code runs unsandboxed, with your permissions.", fg="red", err=True)
     out = out or submissions.resolve().parent / "grade-reports"
+    open_log(out, verbose=ctx.find_root().meta.get("verbose", False))
     cores = max(1, os.cpu_count() or 1)
     jobs = jobs or cores
     threads = threads or max(1, cores // jobs)
@@ -154,11 +153,14 @@ def grade_submissions(ctx, submissions, out, jobs, seed, rerun, sandbox, solutio
     check_settings = _check_settings(thresholds, alpha)
     try:
         settings = run_settings(solutions, limits, sandboxed, seed, check_settings, sources, rerun)
+        settings.isolation, settings.preflight = isolation, True
         beside = submissions.resolve().parent / "course.toml"
         settings.course = (course or (beside if beside.is_file() else None))
         settings.course = settings.course.resolve() if settings.course else None
     except (FileNotFoundError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
+    if isolation == "container":  # keys, reports and the grader's code: root only
+        container.protect([solutions_folder(solutions), out])
     progress = ClassProgress(sys.stderr.isatty())
     started = time.monotonic()
     try:

@@ -16,11 +16,12 @@ from grader.sandbox.limits import Limits
 
 
 class ReferenceBuilds:
-    def __init__(self, store: Gradebook | None, limits: Limits, sandboxed: bool):
+    def __init__(self, store: Gradebook | None, limits: Limits, sandboxed: bool, isolation: str | None = None):
         self.store = store  # None: remembered for this process only
         self.memory: dict[str, dict] = {}
         self.limits = limits
         self.sandboxed = sandboxed
+        self.isolation = isolation if sandboxed else None
         self.lock = threading.Lock()
         self.evaluator: Evaluator | None = None
         self.built = 0  # evaluator builds in this run (the rest came from the cache)
@@ -33,7 +34,7 @@ class ReferenceBuilds:
         with self.lock:
             if self.evaluator is None:
                 folder = Path(tempfile.mkdtemp(prefix="homl-grader-ref-", dir=scratch_root()))
-                self.evaluator = Evaluator(folder, self.limits, self.sandboxed, None)
+                self.evaluator = Evaluator(folder, self.limits, self.sandboxed, None, isolation=self.isolation)
             evaluation = self.evaluator.evaluate(None, None, {"source": source, "function": function, "args": args})
             self.built += 1
         if not evaluation.ok or evaluation.reference is None:

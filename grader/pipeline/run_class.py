@@ -46,7 +46,9 @@ from grader.report import (
 )
 from grader.run.plan import RunPlan, make_plan
 from grader.run.record import FORMAT, RunRecord, record_name
+from grader.errors import GraderError
 from grader.run.stage import Interrupted, RunEnvironment, Runner
+from grader.sandbox.preflight import preflight
 
 LOCK_NAME = ".grade.lock"
 RUNS = "runs"
@@ -66,6 +68,7 @@ class ClassRun:
     reports: list[Report] = field(default_factory=list)  # every current report of the class
     moved: list[str] = field(default_factory=list)  # "ben ch10: 69.3 -> 74.3 (ch10.q2 key C -> B)"
     regrade_log: Path | None = None
+    stopped: str | None = None  # why the run stopped early: the sandbox failed to start again and again
     seed: int = 0
     interrupted: bool = False
     total: int = 0
@@ -127,7 +130,7 @@ def failed_report(submission: Submission, spec: Assignment, settings: RunSetting
         student=submission.student, assignment=spec.id, score=0.0, max_score=spec.max_score, items=items,
         submission_sha256=submission.sha256, grader_version=__import__("grader").__version__,
         graded_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), seed=seed,
-        sandbox="bubblewrap" if settings.sandboxed else "none", data=dict(settings.data_note),
+        sandbox=settings.isolation, data=dict(settings.data_note),
         problems=[f"The grader failed on this notebook ({cause}); tell your instructor."],
         status="not graded",
     )
@@ -140,13 +143,13 @@ class ClassGrader:
         self.root, self.out, self.settings, self.store = root, out, settings, store
         self.runs = out / RUNS
         self.seed = self._seed()
-        self.references = ReferenceBuilds(store, settings.limits, settings.sandboxed)
+        self.references = ReferenceBuilds(store, settings.limits, settings.sandboxed, settings.isolation)
         self.context = JudgeContext(mnist_labels=settings.test_labels, reference=self.references, sealed_labels=settings.sealed_labels)
         self.judging = judging_version()
         self.course = load_course(settings.course) if settings.course else None
         self.moved: list[str] = []
         self.lock = threading.Lock()
-        self.isolation = "bubblewrap" if settings.sandboxed else "none"
+        self.isolation = settings.isolation
         self._spec_facts: dict[str, tuple[str, list[dict]]] = {}
         store.put("last_run", {
             "submissions": str(Path(root).resolve()),
@@ -324,7 +327,11 @@ def grade_class(
             else:
                 run.rejudged.append(report)
                 on_done(report)
+        if todo and settings.preflight:  # a sandbox that cannot start stops the run, before any grade
+            preflight(settings.isolation, settings.limits, settings.test_images, settings.notebook_mnist, root=None)
         run.graded += _run_all(todo, grader_, settings, jobs, run, on_done)
+        if run.stopped:
+            raise GraderError(run.stopped)
         run.moved = grader_.moved
         run.regrade_log = write_regrade_log(out, grader_.moved)
         grader_.references.close()
@@ -345,13 +352,45 @@ def grade_class(
             staging.cleanup()
 
 
+class StartFailures:
+    """Kernels that did not start: after MAX_IN_A_ROW in a row with the same cause, the run stops
+    (the grading machine is broken; grading on would only fill the class with "not graded")."""
+
+    MAX_IN_A_ROW = 3
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.last: str | None = None
+        self.count = 0
+
+    def succeeded(self) -> None:
+        with self.lock:
+            self.last, self.count = None, 0
+
+    def failed(self, cause: str, run: ClassRun, runners: list, runners_lock) -> None:
+        with self.lock:
+            self.count = self.count + 1 if cause == self.last else 1
+            self.last = cause
+            if self.count < self.MAX_IN_A_ROW or run.stopped:
+                return
+            run.stopped = (
+                f"{self.count} notebooks in a row could not start their sandbox; grading stopped. "
+                f"The sandbox said: {cause[:500]}"
+            )
+        with runners_lock:
+            run.interrupted = True
+            for runner in runners:
+                runner.cancel()
+
+
 def _run_all(todo, grader_: ClassGrader, settings: RunSettings, jobs: int, run: ClassRun, on_done) -> list[Report]:
     """Run the submissions without a record, `jobs` at a time, each judged as soon as it ran."""
     local = threading.local()
     runners: list[Runner] = []
     runners_lock = threading.Lock()
     written: list[Report] = []  # also those that finished while stopping
-    environment = RunEnvironment(settings.limits, settings.sandboxed, settings.notebook_mnist, settings.test_images, settings.sealed_images)
+    starts = StartFailures()
+    environment = RunEnvironment(settings.limits, settings.sandboxed, settings.notebook_mnist, settings.test_images, settings.sealed_images, settings.isolation)
 
     def run_one(entry) -> Report:
         submission, nb, plan, name = entry
@@ -367,6 +406,13 @@ def _run_all(todo, grader_: ClassGrader, settings: RunSettings, jobs: int, run: 
                  "file": Path(submission.path).name, "folder": submission.folder},
                 nb, plan,
             )
+            failure = (record.data.get("execution") or {}).get("start_failure")
+            if failure:  # the grading machine failed, not the student: no record, no score, retried next run
+                starts.failed(failure, run, runners, runners_lock)
+                report = grader_.record_failure(submission, f"the sandbox did not start: {failure[:300]}")
+                written.append(report)
+                return report
+            starts.succeeded()
             path = record.write(grader_.runs)
             grader_.store.add_run(name, submission.sha256, record.data["plan_digest"], str(path), record.data["duration_s"])
             report = grader_.judge(submission, name, record, path, force=True)

@@ -30,3 +30,10 @@ class RunSettings:
     data_sha256: str = ""  # of the MNIST copy: part of every run plan
     solutions: Path | None = None  # where the keys were read
     course: Path | None = None  # course.toml: due times, late policy, extensions (read at judging time)
+    isolation: str = ""  # "bubblewrap", "container" or "none"; "" means as `sandboxed` says
+    preflight: bool = False  # before running any notebook, check that the sandbox works here
+
+    def __post_init__(self):
+        if not self.isolation:
+            self.isolation = "bubblewrap" if self.sandboxed else "none"
+        self.sandboxed = self.isolation != "none"

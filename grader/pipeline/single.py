@@ -22,13 +22,13 @@ class SubmissionGrader:
 
     def __init__(self, settings: RunSettings):
         self.settings = settings
-        self.runner = Runner(RunEnvironment(settings.limits, settings.sandboxed, settings.notebook_mnist, settings.test_images, settings.sealed_images))
-        self.references = ReferenceBuilds(None, settings.limits, settings.sandboxed)
+        self.runner = Runner(RunEnvironment(settings.limits, settings.sandboxed, settings.notebook_mnist, settings.test_images, settings.sealed_images, settings.isolation))
+        self.references = ReferenceBuilds(None, settings.limits, settings.sandboxed, settings.isolation)
         self.last_record: RunRecord | None = None
 
     @property
     def isolation(self) -> str:
-        return "bubblewrap" if self.settings.sandboxed else "none"
+        return self.settings.isolation
 
     def grade(self, submission: Submission) -> tuple[Report, object]:
         settings = self.settings

@@ -48,10 +48,17 @@ class RunEnvironment:
     notebook_mnist: Path | None = None  # what load_data() returns inside the sandbox
     test_images: Path | None = None  # the real test images, for the evaluator only
     sealed_images: Path | None = None  # the sealed training digits, for the evaluator only
+    isolation: str = ""  # "bubblewrap", "container" or "none"; "" means as `sandboxed` says
+
+    def __post_init__(self):
+        if not self.isolation:
+            self.isolation = "bubblewrap" if self.sandboxed else "none"
+        self.sandboxed = self.isolation != "none"
 
     @property
-    def isolation(self) -> str:
-        return "bubblewrap" if self.sandboxed else "none"
+    def confined(self) -> str | None:
+        """The isolation as KernelPlan and Evaluator take it (None when unsandboxed)."""
+        return self.isolation if self.sandboxed else None
 
 
 def probe_missing(execution: Execution) -> tuple[str, str] | None:
@@ -83,7 +90,9 @@ class Runner:
     def evaluator(self) -> Evaluator:
         if self._evaluator is None:
             env = self.environment
-            self._evaluator = Evaluator(self.root / "exchange", env.limits, env.sandboxed, env.test_images, env.sealed_images)
+            self._evaluator = Evaluator(
+                self.root / "exchange", env.limits, env.sandboxed, env.test_images, env.sealed_images, isolation=env.confined
+            )
         return self._evaluator
 
     def cancel(self) -> None:
@@ -153,7 +162,7 @@ class Runner:
             ))
         execution = run_notebook(
             nb,
-            KernelPlan(work, io, env.limits, env.sandboxed, env.notebook_mnist),
+            KernelPlan(work, io, env.limits, env.sandboxed, env.notebook_mnist, isolation=env.confined),
             extra,
             stop=self.cancelled,
             on_cell=on_cell,
