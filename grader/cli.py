@@ -152,9 +152,10 @@ def check(notebook, sandbox, cell_timeout, formats, junit_path, results_path):
     from grader.ui import CheckProgress, print_check
 
     if sandbox == "auto":
-        sandbox = "none" if bwrap.available() else "bubblewrap"
-        if sandbox == "none":
-            click.echo("bubblewrap is not installed: running your notebook as your own user, without a sandbox.", err=True)
+        why = bwrap.available()
+        sandbox = "none" if why else "bubblewrap"
+        if why:  # the real reason: not installed, or namespaces refused (AppArmor, a container)
+            click.echo(f"No sandbox ({why}): running your notebook as your own user.", err=True)
     elif sandbox == "bubblewrap" and (why := bwrap.available()):
         raise click.ClickException(f"{why}; or use --sandbox none")
     cores = max(1, os.cpu_count() or 1)
