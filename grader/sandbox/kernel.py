@@ -41,6 +41,7 @@ class KernelPlan:
     limits: Limits
     sandboxed: bool = True
     mnist_npz: Path | None = None  # served by keras.datasets.mnist.load_data()
+    isolation: str | None = None  # "bubblewrap" or "container" when sandboxed  [default: bubblewrap]
 
 
 def _kernel_argv(plan: KernelPlan, cgroup: Cgroup | None) -> tuple[list[str], dict[str, str]]:
