@@ -33,6 +33,7 @@ def main() -> None:
     grade SUBMISSIONS/        grade a class (SUBMISSIONS/<student>/ch10.ipynb ...)
     grade check NOTEBOOK      a student's check before submitting (no answer key needed)
     grade assign              regenerate assignments/ from solutions/
+    grade release DIR         what students get: notebooks and a keyless wheel
     grade data status         show the MNIST copy the grader uses
     """
 
@@ -197,6 +198,27 @@ def gradescope_bundle(solutions, out, assignment):
     from grader.ci.gradescope_bundle import build_bundle
 
     click.echo(f"wrote {build_bundle(solutions, out, assignment=assignment)}")
+
+
+@main.command("release")
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--assignments", type=click.Path(exists=True, file_okay=False, path_type=Path), default=Path("assignments"), show_default=True, help="The student notebooks (written by grade assign).")
+@click.option("--solutions", type=click.Path(file_okay=False, path_type=Path), default=Path("solutions"), show_default=True, help="Checked against: the release must hold none of their code or keys.")
+@click.option("--template", metavar="ASSIGNMENT", help="Write a GitHub Classroom template repository for ASSIGNMENT (e.g. ch10) instead.")
+@click.option("--wheel", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="A built homl-grader wheel.  [default: built from this checkout]")
+@click.option("--wheel-url", metavar="URL", help="With --template: install the wheel from URL (where you publish it) instead of carrying it.")
+def release_command(folder, assignments, solutions, template, wheel, wheel_url):
+    """Write what students get into FOLDER: the assignment notebooks and a keyless wheel of the
+    grader (for `grade check`), or a repository template with both and the Classroom workflow."""
+    from grader.release import ReleaseError, build_release
+
+    try:
+        made = build_release(folder, assignments=assignments, solutions=solutions, wheel=wheel, template=template, wheel_url=wheel_url)
+    except ReleaseError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"wrote {made.folder}: {', '.join(p.name for p in made.notebooks)}" + (f", {made.wheel.name}" if made.wheel else f", installs {wheel_url}"))
+    for note in made.notes:
+        click.echo(f"note: {note}", err=True)
 
 
 main.add_command(data)

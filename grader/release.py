@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader.assign.generate import BEGIN, END
+from grader.errors import GraderError
 from grader.assign.spec import STATIC_KINDS, load_public_specs, load_solution
 
 WORKFLOW = Path(__file__).resolve().parents[1] / "examples" / "github-classroom" / ".github" / "workflows" / "grade.yml"
@@ -38,7 +39,7 @@ ACCEPTED = {
 TEXT_SUFFIXES = {".py", ".json", ".ipynb", ".md", ".txt", ".yml", ".yaml", ".cfg", ".toml", ".html", ".j2", ""}
 
 
-class ReleaseError(Exception):
+class ReleaseError(GraderError):
     """A release that cannot be written, or one that would give students a key."""
 
 

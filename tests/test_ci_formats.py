@@ -208,6 +208,24 @@ def test_annotations_for_items_that_did_not_pass():
         assert "\n" not in command and "\r" not in command
 
 
+def test_annotations_stop_at_what_github_shows(monkeypatch, tmp_path, capsys):
+    errors = [TestCase(f"ch14.q{n}", "ch14", "failed", 0, 5, f"wrong {n}") for n in range(1, 13)]
+    warnings = [TestCase(f"ch10.q{n}", "ch10", "failed", 1, 5, f"partly {n}") for n in range(1, 12)]
+    commands = github.annotations([*errors, *warnings], "nb.ipynb")
+    assert sum(c.startswith("::error ") for c in commands) == 10
+    assert sum(c.startswith("::warning ") for c in commands) == 10
+    assert "::wrong 10" in commands[9] and "::partly 10" in commands[-1]  # the first ten of each
+    summary = github.step_summary_markdown([*errors, *warnings], "check")
+    assert "these 3 are only in the table above: ch14.q11, ch14.q12, ch10.q11." in summary
+    assert "only in the table" not in github.step_summary_markdown(errors[:10], "check")
+
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "summary.md"))
+    monkeypatch.delenv("GITHUB_OUTPUT", raising=False)
+    github.emit_github([*errors, *warnings], "check", "nb.ipynb")
+    assert len(capsys.readouterr().out.splitlines()) == 20
+    assert "| ch14.q12 | 0/5 |" in (tmp_path / "summary.md").read_text()
+
+
 def test_step_summary_table(monkeypatch, tmp_path, ben_cases):
     text = github.step_summary_markdown(mixed_cases(), "Check | ch10")
     lines = text.splitlines()
@@ -519,9 +537,16 @@ def test_workflow_wiring():
     assert "push" in triggers
     [job] = workflow["jobs"].values()
     steps = job["steps"]
+    assert job["runs-on"] == "ubuntu-24.04"  # pinned: the AppArmor setting below is 24.04's
     python = next(s for s in steps if str(s.get("uses", "")).startswith("actions/setup-python@"))
-    assert python["with"]["python-version"] == "3.11" and python["with"]["cache"] == "pip"
-    assert any("bubblewrap" in s.get("run", "") for s in steps)
+    assert python["with"]["python-version"] == "3.11"
+    assert workflow["env"]["GRADER_SOURCE"] == "EDIT-ME"  # grade release fills it in
+    # the installed environment is cached under a key made from the grader's source
+    restore = next(s for s in steps if str(s.get("uses", "")).startswith("actions/cache/restore@"))
+    save = next(s for s in steps if str(s.get("uses", "")).startswith("actions/cache/save@"))
+    assert restore["with"] == save["with"] and "steps.source.outputs.key" in restore["with"]["key"]
+    sandbox = next(s for s in steps if "bubblewrap" in s.get("run", ""))
+    assert "apparmor_restrict_unprivileged_userns=0" in sandbox["run"] and "|| true" not in sandbox["run"]
     check = next(s for s in steps if "grade check" in s.get("run", ""))
     assert "--format github --format junit" in check["run"]
     upload = next(s for s in steps if str(s.get("uses", "")).startswith("actions/upload-artifact@"))

@@ -86,12 +86,15 @@ class Job:
             ok = self.run_script(step) if "run" in step else self.use(step)
             self.outcomes[name] = "success" if ok else "failure"
             failed |= not ok
-        if not failed:  # actions/cache saves in its post step, after a successful job
+        if not failed:  # actions/cache saves in its post step, only after a successful job
             for key, path in self.saves:
-                stored = self.files.parent / f"cache-{len(self.cache)}"
-                shutil.copytree(path, stored, symlinks=True)
-                self.cache[key] = stored
+                self.save(key, path)
         return self
+
+    def save(self, key: str, path: Path) -> None:
+        stored = self.files.parent / f"cache-{len(self.cache)}"
+        shutil.copytree(path, stored, symlinks=True)
+        self.cache[key] = stored
 
     def step_env(self, step: dict) -> dict[str, str]:
         env = {**self.env, **{k: self.render(v) for k, v in step.get("env", {}).items()}}
@@ -131,14 +134,17 @@ class Job:
             assert inputs["python-version"] == "3.11"
             self.path.append(str(self.env["TEST_PYTHON_BIN"]))
             return True
-        if action == "actions/cache":
+        if action in ("actions/cache", "actions/cache/restore", "actions/cache/save"):
             key, path = inputs["key"], Path(inputs["path"])
             assert key and "," not in key and len(key) <= 512, key
+            if action == "actions/cache/save":
+                self.save(key, path)
+                return True
             hit = key in self.cache
             if hit:
                 shutil.copytree(self.cache[key], path, symlinks=True)
-            else:
-                self.saves.append((key, path))
+            elif action == "actions/cache":
+                self.saves.append((key, path))  # saved by its post step
             self.outputs[step["id"]] = {"cache-hit": "true" if hit else "false"}
             return True
         if action == "actions/upload-artifact":
@@ -239,7 +245,7 @@ def test_the_workflow_checks_a_notebook_and_classroom_reads_the_points(tmp_path,
     assert log.count("::error ") == 7 and "::error file=ch10.ipynb" in log
     assert "| ch10.q9" in first.summary.read_text()
     assert (repo / "grade-check.xml").is_file()
-    assert len(cache) == 1
+    assert len(cache) == 1  # saved although the job failed (the notebook has problems)
 
     # the next push restores the environment: nothing is installed again, same points
     shutil.rmtree(venv)
@@ -249,3 +255,21 @@ def test_the_workflow_checks_a_notebook_and_classroom_reads_the_points(tmp_path,
     assert second.reported == first.reported or [
         {**t, "execution_time": ""} for t in second.reported[0]["tests"]
     ] == [{**t, "execution_time": ""} for t in result["tests"]]
+
+
+def test_grade_check_says_why_it_runs_without_a_sandbox(tmp_path):
+    # bubblewrap as on a GitHub runner whose AppArmor still forbids user namespaces
+    fake = tmp_path / "bwrap"
+    fake.write_text("#!/bin/sh\necho 'bwrap: setting up uid map: Permission denied' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    notebook = Path(__file__).resolve().parents[1] / "examples" / "submissions" / "eve" / "ch10.ipynb"
+    env = {**os.environ, "HOML_GRADER_BWRAP": str(fake)}
+    done = subprocess.run(
+        [sys.executable, "-m", "grader.cli", "check", str(notebook)], capture_output=True, text=True, env=env,
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 1  # eve's notebook is a script renamed .ipynb
+    assert "No sandbox (bubblewrap cannot create a sandbox here: bwrap: setting up uid map: Permission denied)" in (
+        done.stderr
+    )
+    assert "not installed" not in done.stderr
