@@ -7,26 +7,45 @@ import sys
 import time
 from pathlib import Path
 
+import traceback
+
 import click
 
 from grader.data.commands import data
+from grader.errors import GraderError
+from grader.logfile import logger
 from grader.sandbox.limits import Limits
 
 DEFAULTS = Limits()
 
 
 class _GradeGroup(click.Group):
-    """`grade SUBMISSIONS` grades a class; other first words are subcommands."""
+    """`grade SUBMISSIONS` grades a class; other first words are subcommands. The grader's own
+    failures (GraderError) end the command with their message, never a traceback: that goes to
+    grader.log when one is open, and to the terminal too with -v."""
 
     def parse_args(self, ctx, args):
-        if args and args[0] not in self.commands and not args[0].startswith("-"):
-            args = ["submissions", *args]
+        rest = [a for a in args if a not in ("-v", "--verbose")]
+        if rest and rest[0] not in self.commands and not rest[0].startswith("-"):
+            at = args.index(rest[0])
+            args = [*args[:at], "submissions", *args[at:]]
         return super().parse_args(ctx, args)
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except GraderError as exc:
+            logger().error("stopped: %s", exc, exc_info=True)
+            if ctx.meta.get("verbose"):
+                traceback.print_exc()
+            raise click.ClickException(str(exc)) from None
 
 
 @click.group(cls=_GradeGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="homl-grader")
-def main() -> None:
+@click.option("-v", "--verbose", is_flag=True, help="Show the grader's log (and tracebacks) on the terminal.")
+@click.pass_context
+def main(ctx, verbose) -> None:
     """Grade Hands-On Machine Learning ch10/ch14 notebooks in a sandbox.
 
     \b
@@ -36,6 +55,7 @@ def main() -> None:
     grade release DIR         what students get: notebooks and a keyless wheel
     grade data status         show the MNIST copy the grader uses
     """
+    ctx.meta["verbose"] = verbose
 
 
 def _parse_thresholds(values: tuple[str, ...]) -> dict[str, float]:

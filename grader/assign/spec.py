@@ -24,6 +24,7 @@ from typing import Any
 
 import nbformat
 
+from grader.errors import GraderError
 from grader.notebook.answers import find_assignment, read_choice, read_choices, read_shapes
 
 ITEM_MARK = re.compile(r"^\s*###\s*ITEM\s+(?P<id>[\w.]+)\s*$", re.MULTILINE)
@@ -34,7 +35,7 @@ RUN_KINDS = {"function", "builder", "model", "artifacts"}
 KINDS = STATIC_KINDS | RUN_KINDS
 
 
-class SpecError(ValueError):
+class SpecError(GraderError, ValueError):
     """A solution notebook whose item cells cannot be read."""
 
 
@@ -157,6 +158,8 @@ def read_spec(nb) -> Assignment:
         if not parts:
             raise SpecError(f"{item_id}: an item needs at least one part")
         items.append(Item(item_id, raw.get("title", item_id), parts))
+    if not items:
+        raise SpecError("no ### ITEM cells: a solution notebook marks each question with a cell starting `### ITEM <id>`")
     ids = [i.id for i in items]
     if len(ids) != len(set(ids)):
         raise SpecError(f"item ids repeat: {ids}")
@@ -217,7 +220,10 @@ def _attach_keys(nb, assignment: Assignment) -> None:
 
 def load_solution(path: Path) -> tuple[Any, Assignment]:
     nb = nbformat.read(path, as_version=4)
-    return nb, read_spec(nb)
+    try:
+        return nb, read_spec(nb)
+    except SpecError as exc:
+        raise SpecError(f"{path}: {exc}") from None
 
 
 def load_solutions(folder: Path) -> dict[str, Assignment]:

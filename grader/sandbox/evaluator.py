@@ -9,8 +9,10 @@ import json
 import re
 import select
 import shutil
+import os
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +22,7 @@ import numpy as np
 from grader.inside.evaluator import MAX_MODEL_BYTES
 from grader.sandbox import bwrap
 from grader.sandbox.cgroup import Cgroup, supported as cgroups_supported
+from grader.sandbox.container import Confinement
 from grader.sandbox.limits import Limits
 
 TEST_IMAGES_IN_SANDBOX = "/opt/homl/data/test-images.npy"
@@ -27,7 +30,7 @@ START_TIMEOUT = 120
 
 
 class EvaluatorDown(RuntimeError):
-    pass
+    """The evaluator did not start (a failure of the grading machine); the message says what it printed."""
 
 
 @dataclass
@@ -68,7 +71,7 @@ def _plain(error: str | None) -> str | None:
 
 
 class Evaluator:
-    def __init__(self, exchange: Path, limits: Limits, sandboxed: bool, test_images: Path | None):
+    def __init__(self, exchange: Path, limits: Limits, sandboxed: bool, test_images: Path | None, isolation: str | None = None):
         self.exchange = Path(exchange)
         self.exchange.mkdir(parents=True, exist_ok=True)
         self.limits = limits
@@ -76,6 +79,11 @@ class Evaluator:
         self.test_images = test_images
         self.proc: subprocess.Popen | None = None
         self.cgroup: Cgroup | None = None
+        # container isolation: the evaluator's own user; "bubblewrap" (or None) when sandboxed otherwise
+        self.confinement: Confinement | None = None
+        if sandboxed and isolation == "container":
+            self.confinement = Confinement(home=self.exchange / "home", own=[self.exchange])
+        self.errors = _FirstBytes()
         self._ids = itertools.count()
 
     def _argv(self) -> list[str]:
@@ -90,20 +98,32 @@ class Evaluator:
         if self.test_images:
             mounts.append(bwrap.Mount(self.test_images, TEST_IMAGES_IN_SANDBOX))
             env["HOML_GRADER_TEST_IMAGES"] = TEST_IMAGES_IN_SANDBOX
-        spec = bwrap.SandboxSpec(mounts=mounts, env=env)
         if cgroups_supported():
             self.cgroup = Cgroup(self.limits.memory_mb, self.limits.max_processes)
         procs = self.cgroup.procs_files if self.cgroup else []
+        if self.confinement is not None:
+            env["PYTHONPATH"] = str(bwrap.GRADER_PACKAGE.parent)
+            del env["HOME"]
+            if self.test_images:  # a copy of its own: other sandboxes' users cannot read it
+                copy = self.exchange / "test-images.npy"
+                shutil.copyfile(self.test_images, copy)
+                env["HOML_GRADER_TEST_IMAGES"] = str(copy)
+            confine = self.confinement.argv(self.limits, env, memory_by_cgroup=bool(self.cgroup and self.cgroup.active))
+            return bwrap.in_cgroup(confine + launch, procs)
+        spec = bwrap.SandboxSpec(mounts=mounts, env=env)
         return bwrap.in_cgroup(bwrap.bwrap_argv(spec) + launch, procs)
 
     def start(self) -> None:
         self.proc = subprocess.Popen(
-            self._argv(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+            self._argv(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         )
+        self.errors = _FirstBytes()
+        self.errors.follow(self.proc.stderr)
         reply = self._read_line(START_TIMEOUT)
         if not reply or not json.loads(reply).get("ready"):
             self.close()
-            raise EvaluatorDown("the model evaluator did not start")
+            said = self.errors.text()
+            raise EvaluatorDown("the model evaluator did not start" + (f": {said}" if said else ""))
 
     def _read_line(self, timeout: float) -> str | None:
         assert self.proc and self.proc.stdout
@@ -125,6 +145,8 @@ class Evaluator:
             self.start()
         folder = self.exchange / f"r{next(self._ids)}"
         folder.mkdir()
+        if self.confinement is not None:
+            os.chown(folder, self.confinement.uid, self.confinement.uid)
         try:
             request = {"id": folder.name, "out": str(folder), "reference": reference, "model": None, "inputs": None}
             if events is not None:
@@ -172,6 +194,32 @@ class Evaluator:
             except Exception:
                 pass
             self.proc = None
+        if self.confinement is not None:
+            self.confinement.kill_all()
         if self.cgroup is not None:
             self.cgroup.remove()
             self.cgroup = None
+
+
+class _FirstBytes:
+    """Drains a pipe in a thread, keeping only its first bytes: what a process says when it fails
+    to start, without ever blocking it on a full pipe or holding all it prints later."""
+
+    LIMIT = 4000
+
+    def __init__(self):
+        self.kept = ""
+        self.done = threading.Event()
+
+    def follow(self, pipe) -> None:
+        def drain():
+            for line in pipe:
+                if len(self.kept) < self.LIMIT:
+                    self.kept += line[: self.LIMIT - len(self.kept)]
+            self.done.set()
+
+        threading.Thread(target=drain, daemon=True, name="evaluator-stderr").start()
+
+    def text(self, wait: float = 2.0) -> str:
+        self.done.wait(wait)  # after a kill: what the pipe still held
+        return self.kept.strip()

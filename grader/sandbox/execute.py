@@ -19,9 +19,17 @@ from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 
 from grader.sandbox.cgroup import Cgroup, supported as cgroups_supported
-from grader.sandbox.kernel import MAX_MESSAGE_BYTES, KernelPlan, dropped_messages, kernel_manager, watch_iopub
+from grader.sandbox.kernel import (
+    MAX_MESSAGE_BYTES,
+    KernelPlan,
+    confinement_for,
+    dropped_messages,
+    kernel_manager,
+    watch_iopub,
+)
 
 TIMEOUT_ENAME = "CellTimeout"
+START_FAILURE_CHARS = 2000  # of the sandbox's own error output, kept when the kernel does not start
 
 
 @dataclass
@@ -42,6 +50,9 @@ class Execution:
     errors: dict[int, str] = field(default_factory=dict)  # cell index -> "NameError: ..."
     skipped: list[int] = field(default_factory=list)  # never ran (time used up, kernel dead)
     kernel_died: str | None = None
+    # The kernel never answered (the sandbox or Python failed before any cell ran): a failure of the
+    # grading machine, not of the notebook. What bubblewrap or the launcher printed, or the error.
+    start_failure: str | None = None
     out_of_time: float | None = None  # the notebook's time limit (s), when it was used up
     out_of_memory: bool = False
     process_limit: int | None = None  # the limit, when the notebook hit it
@@ -180,7 +191,11 @@ def run_notebook(
         nb.cells.append(nbformat.v4.new_code_cell(cell.source))
     limits = plan.limits
     cgroup = Cgroup(limits.memory_mb, limits.max_processes) if plan.sandboxed and cgroups_supported() else None
-    km = kernel_manager(plan, cgroup)
+    confinement = confinement_for(plan)
+    km = kernel_manager(plan, cgroup, confinement)
+    # bubblewrap's (or the launcher's, or Python's) complaints before the kernel silences its own output
+    start_errors = open(plan.io / "kernel-start-errors.txt", "w+b")
+    kernel_ready = False
     started = time.monotonic()
     deadline = started + limits.notebook_timeout
     client = _LimitedClient(
@@ -213,7 +228,9 @@ def run_notebook(
     async def run_cells() -> None:
         # cleanup_kc: nbclient leaves a kernel it did not create running, with its channels' threads,
         # sockets and zmq contexts (about 20 file descriptors per notebook, until select() fails)
-        async with client.async_setup_kernel(cleanup_kc=True):
+        nonlocal kernel_ready
+        async with client.async_setup_kernel(cleanup_kc=True, stderr=start_errors):
+            kernel_ready = True
             watcher = asyncio.ensure_future(kill_on_stop()) if stop is not None else None
             monitor = watch_iopub(client.kc)
             try:
@@ -269,11 +286,16 @@ def run_notebook(
         # one event loop for the whole run: the kernel client's sockets belong to it
         asyncio.run(run_cells())
     except Exception as exc:  # the kernel did not start, or died between cells
+        if not kernel_ready:
+            result.start_failure = _start_failure(start_errors, exc)
         if result.kernel_died is None:
             result.kernel_died = f"The kernel failed: {type(exc).__name__}: {str(exc)[:300]}"
         done = set(result.ran)
         result.skipped = sorted(set(result.skipped) | {i for i in code_cells if i not in done})
     finally:
+        start_errors.close()
+        if confinement is not None:
+            confinement.kill_all()
         if cgroup is not None:
             result.out_of_memory = cgroup.oom_killed()
             result.process_limit = limits.max_processes if cgroup.process_limit_hit() else None
@@ -286,6 +308,12 @@ def run_notebook(
     result.notebook = nb
     result.duration_s = round(time.monotonic() - started, 2)
     return result
+
+
+def _start_failure(errors, exc: Exception) -> str:
+    errors.seek(0)
+    text = errors.read(START_FAILURE_CHARS).decode("utf-8", "replace").strip()
+    return text or f"{type(exc).__name__}: {str(exc)[:300]}"
 
 
 def _death_message(index, first_extra, extra, cgroup) -> str:
