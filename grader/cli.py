@@ -76,7 +76,7 @@ def _parse_thresholds(values: tuple[str, ...]) -> dict[str, float]:
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Report folder.  [default: grade-reports/ beside SUBMISSIONS]")
 @click.option("-j", "--jobs", type=click.IntRange(1, 64), default=None, help="Submissions graded at once.  [default: number of cores]")
 @click.option("--seed", type=int, default=None, help="Seed for the grader's inputs.  [default: new each run]")
-@click.option("--sandbox", type=click.Choice(["bubblewrap", "none"]), default="bubblewrap", show_default=True, help="'none' runs student code unsandboxed: only for trusted notebooks.")
+@click.option("--sandbox", type=click.Choice(["auto", "bubblewrap", "container", "none"]), default="auto", show_default=True, help="'auto': bubblewrap, else container isolation when root in a container. 'none' runs student code unsandboxed: only for trusted notebooks.")
 @click.option("--solutions", type=click.Path(exists=True, file_okay=False, path_type=Path), help="Folder of solution notebooks (the answer keys).  [default: ./solutions]")
 @click.option("--cell-timeout", type=float, default=DEFAULTS.cell_timeout, show_default=True, help="Seconds per cell before it is interrupted.")
 @click.option("--notebook-timeout", type=float, default=DEFAULTS.notebook_timeout, show_default=True, help="Seconds per notebook, grader's probes included.")
@@ -89,15 +89,12 @@ def grade_submissions(submissions, out, jobs, seed, sandbox, solutions, cell_tim
     """Grade every SUBMISSIONS/<student>/ notebook and write reports."""
     from grader.pipeline.run_class import OutputBusy, grade_class
     from grader.pipeline.setup import run_settings
-    from grader.sandbox import bwrap
+    from grader.sandbox import container
+    from grader.sandbox.isolation import choose_isolation
     from grader.ui import ClassProgress, print_class_summary
 
-    sandboxed = sandbox == "bubblewrap"
-    if sandboxed and (why := bwrap.available()):
-        raise click.ClickException(
-            f"{why}.\nThe grader will not run student code without a sandbox. Install bubblewrap, "
-            "or pass --sandbox none to run trusted notebooks unsandboxed."
-        )
+    isolation = choose_isolation(sandbox)  # GraderError with the cause and the fix
+    sandboxed = isolation != "none"
     if not sandboxed:
         click.secho("WARNING: --sandbox none: student code runs unsandboxed, with your permissions.", fg="red", err=True)
     out = out or submissions.resolve().parent / "grade-reports"
@@ -112,9 +109,14 @@ def grade_submissions(submissions, out, jobs, seed, sandbox, solutions, cell_tim
         threads=threads,
     )
     try:
-        settings = run_settings(solutions, limits, sandboxed, seed, _parse_thresholds(thresholds), alpha)
+        settings = run_settings(solutions, limits, sandboxed, seed, _parse_thresholds(thresholds), alpha, isolation)
     except (FileNotFoundError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
+    if isolation == "container":  # keys, reports and the grader's code: root only
+        from grader.pipeline.setup import solutions_folder
+
+        out.mkdir(parents=True, exist_ok=True)
+        container.protect([solutions_folder(solutions), out])
     progress = ClassProgress(sys.stderr.isatty())
     started = time.monotonic()
     try:

@@ -54,7 +54,8 @@ class Worker:
     def evaluator(self) -> Evaluator:
         if self._evaluator is None:
             self._evaluator = Evaluator(
-                self.root / "exchange", self.settings.limits, self.settings.sandboxed, self.settings.test_images
+                self.root / "exchange", self.settings.limits, self.settings.sandboxed, self.settings.test_images,
+                isolation=self.settings.isolation,
             )
         return self._evaluator
 
@@ -105,7 +106,7 @@ class Worker:
             grader_version=grader.__version__,
             graded_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             seed=settings.seed,
-            sandbox="bubblewrap" if settings.sandboxed else "none",
+            sandbox=settings.isolation if settings.sandboxed else "none",
             data=dict(settings.data_note),
             problems=problems,
         )
@@ -161,7 +162,7 @@ class Worker:
                 ))
             execution = run_notebook(
                 nb,
-                KernelPlan(work, io, settings.limits, settings.sandboxed, settings.notebook_mnist),
+                KernelPlan(work, io, settings.limits, settings.sandboxed, settings.notebook_mnist, isolation=settings.isolation),
                 extra,
                 stop=self.cancelled,
             )

@@ -17,6 +17,7 @@ class RunSettings:
     specs: dict[str, Assignment]  # with keys: never handed to a sandbox
     limits: Limits = field(default_factory=Limits)
     sandboxed: bool = True
+    isolation: str = "bubblewrap"  # when sandboxed: "bubblewrap" or "container" (grader.sandbox.isolation)
     seed: int = 0
     thresholds: dict[str, float] = field(default_factory=dict)  # model check -> accuracy threshold
     alpha: float = 0.001

@@ -33,6 +33,7 @@ def run_settings(
     seed: int | None,
     thresholds: dict[str, float],
     alpha: float,
+    isolation: str = "bubblewrap",
 ) -> RunSettings:
     specs = load_solutions(solutions_folder(solutions))
     copy = mnist.active()
@@ -41,6 +42,7 @@ def run_settings(
         specs=specs,
         limits=limits,
         sandboxed=sandboxed,
+        isolation=isolation,
         seed=seed if seed is not None else random.SystemRandom().randrange(2**31),
         thresholds=thresholds,
         alpha=alpha,
