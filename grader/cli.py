@@ -215,11 +215,12 @@ def _write_ci_formats(formats, notebook, result, junit_path, results_path):
 @click.option("--solutions", type=click.Path(exists=True, file_okay=False, path_type=Path), default=Path("solutions"), show_default=True, help="Solution notebooks (the answer keys) to put in the bundle.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("autograder.zip"), show_default=True, help="The zip to upload to Gradescope.")
 @click.option("--assignment", help="Grade only this assignment, e.g. ch10.  [default: all]")
-def gradescope_bundle(solutions, out, assignment):
+@click.option("--timeout", type=click.IntRange(300, 86400), default=600, show_default=True, help="The autograder timeout you set on Gradescope, s: notebooks stop in time to report before it.")
+def gradescope_bundle(solutions, out, assignment, timeout):
     """Write the autograder.zip an instructor uploads to Gradescope (full hidden grading there)."""
     from grader.ci.gradescope_bundle import build_bundle
 
-    click.echo(f"wrote {build_bundle(solutions, out, assignment=assignment)}")
+    click.echo(f"wrote {build_bundle(solutions, out, assignment=assignment, timeout=timeout)}")
 
 
 @main.command("release")

@@ -412,7 +412,12 @@ def test_bundle_layout(bundle, tmp_path):
     assert "SOURCE=/autograder/source\n" in setup and 'pip install "$SOURCE"/wheels/*.whl' in setup
     run = (tmp_path / "run_autograder").read_text()
     assert "/autograder/submission" in run and "/autograder/source/solutions" in run
-    assert "/autograder/results/results.json" in run and "--sandbox bubblewrap" in run
+    assert "/autograder/results/results.json" in run and "--sandbox auto" in run
+    assert "export HOML_GRADER_CONTAINER=1\n" in run  # container isolation where bubblewrap cannot run
+    # Gradescope's default limit is 600 s: notebooks stop at 480, the watchdog writes at 570
+    assert "--grade-options '--notebook-timeout 480'" in run and "sleep 570\n" in run
+    watchdog = json.loads((tmp_path / "not-finished.json").read_text())
+    assert watchdog["score"] == 0 and "did not finish within the autograder's time limit (600 s)" in watchdog["output"]
     with zipfile.ZipFile(tmp_path / wheel) as built:
         inside = set(built.namelist())
     assert {"grader/cli.py", "grader/ci/gradescope_bundle.py", "grader/ci/gradescope_schema.json"} <= inside
@@ -426,13 +431,19 @@ def test_bundle_for_one_assignment(bundle, tmp_path):
         wheel.write_bytes(zipped.read(wheel_name))
     out = gradescope_bundle.build_bundle(
         ROOT / "solutions", tmp_path / "ch10.zip", wheel=wheel, assignment="ch10",
-        grade_options=["--notebook-timeout", "2100"], unsandboxed=True,
+        grade_options=["--notebook-timeout", "2100"], unsandboxed=True, timeout=2700,
     )  # fmt: skip
     with zipfile.ZipFile(out) as zipped:
         assert [n for n in zipped.namelist() if n.startswith("solutions/")] == ["solutions/ch10.ipynb"]
         run = zipped.read("run_autograder").decode()
     assert "--assignment ch10" in run and "--sandbox none" in run
-    assert "--grade-options '--notebook-timeout 2100'" in run
+    assert "--grade-options '--notebook-timeout 2100'" in run and "sleep 2670\n" in run
+    # a notebook timeout that leaves no time to report before Gradescope's limit is refused
+    with pytest.raises(GraderError, match="give at most 2160"):
+        gradescope_bundle.build_bundle(
+            ROOT / "solutions", tmp_path / "x.zip", wheel=wheel, grade_options=["--notebook-timeout=2200"], timeout=2700
+        )
+    assert gradescope_bundle.notebook_timeout_for(600) == 480 and gradescope_bundle.notebook_timeout_for(3000) == 2400
     with pytest.raises(GraderError, match="assignments there: ch10, ch14"):
         gradescope_bundle.build_bundle(ROOT / "solutions", tmp_path / "x.zip", wheel=wheel, assignment="ch99")
     with pytest.raises(GraderError):
@@ -457,6 +468,8 @@ def local_run_autograder(tmp_path: Path, python: str, **options) -> tuple[Path, 
     assert not [line for line in script.splitlines() if "/autograder" in line and not line.startswith("#")]
     (tmp_path / "source").mkdir()
     (tmp_path / "source" / "solutions").symlink_to(ROOT / "solutions")
+    watchdog = gradescope.failure_results("not finished in time")
+    (tmp_path / "source" / "not-finished.json").write_text(json.dumps(watchdog))
     path = tmp_path / "run_autograder"
     path.write_text(script)
     path.chmod(0o755)
@@ -501,16 +514,47 @@ def test_run_submission_without_a_notebook(tmp_path, validator):
     assert results["score"] == 0 and "No Jupyter notebook" in results["output"]
 
 
-def test_run_submission_when_the_sandbox_cannot_start(tmp_path, validator, monkeypatch):
-    from grader.sandbox import bwrap
+def test_run_submission_when_no_sandbox_can_start(tmp_path, validator, monkeypatch, capsys):
+    from grader.sandbox import bwrap, container
 
     monkeypatch.setattr(bwrap, "available", lambda: "bubblewrap cannot create a sandbox here: no userns")
+    monkeypatch.setattr(container, "available", lambda: "container isolation needs the grader to run as root")
     (tmp_path / "sub").mkdir()
     shutil.copy(BEN_NOTEBOOK, tmp_path / "sub")
     results = gradescope_bundle.run_submission(tmp_path / "sub", ROOT / "solutions", tmp_path / "r.json")
     validator.validate(results)
     assert results["score"] == 0 and results["tests"] == []
-    assert "NOT graded" in results["output"] and "no userns" in results["output"]
+    assert "NOT graded" in results["output"] and "not a problem with your work" in results["output"]
+    assert "no userns" not in results["output"]  # the details are the instructor's
+    logged = capsys.readouterr().out
+    assert "no userns" in logged and "needs the grader to run as root" in logged
+
+
+def test_run_autograder_watchdog_writes_results_before_the_limit(tmp_path, validator):
+    # a grader that hangs (and ignores SIGTERM): the watchdog writes results.json and stops it
+    hang = tmp_path / "hang"
+    hang.write_text("#!/bin/sh\ntrap '' TERM\necho $$ > \"$0.pid\"\nsleep 600\n")
+    hang.chmod(0o755)
+    script, _ = local_run_autograder(tmp_path, str(hang), timeout=gradescope_bundle.WATCHDOG_MARGIN + 2)
+    done = subprocess.run([str(script)], capture_output=True, text=True, cwd=tmp_path, timeout=60)
+    assert done.returncode == 0 and "watchdog: grading did not finish in 2 s" in done.stdout
+    results = json.loads((tmp_path / "results" / "results.json").read_text())
+    validator.validate(results)
+    assert results["output"] == "not finished in time"
+    pid = int(Path(f"{hang}.pid").read_text())
+    assert not Path(f"/proc/{pid}").exists()  # killed, not left running
+
+
+def test_machine_notes_go_to_the_instructor_log(validator):
+    report = make_report()
+    note = "Memory and process limits were not enforced (no writable cgroups on the grading machine)."
+    report.problems = ["Cell 7 timed out.", note]
+    report.sandbox = "container"
+    results = gradescope_bundle.results_from_reports([report], {})
+    validator.validate(results)
+    assert "Problem: Cell 7 timed out." in results["output"]
+    assert "not enforced" not in results["output"] and "container" not in results["output"]
+    assert gradescope_bundle.instructor_log([report]) == ["ben/ch10: isolation container", f"  note: {note}"]
 
 
 def test_results_from_reports(validator):
