@@ -37,6 +37,7 @@ import hashlib
 import json
 import os
 import shutil
+import shlex
 import signal
 import subprocess
 import sys
@@ -441,8 +442,7 @@ def build_bundle(out: Path, options: str) -> Path:
     python = os.environ.get("GRADER_PYTHON") or shutil.which("python3") or sys.executable
     command = [python, "-m", "grader.ci.gradescope_bundle", "build", "--solutions", str(REPO / "solutions"),
                "--assignment", "ch10", "--out", str(out)]  # fmt: skip
-    if options:
-        command += ["--options", options]
+    command += shlex.split(options)
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     subprocess.run(command, check=True, env=env, cwd=REPO)
     return out
@@ -476,7 +476,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help=f"rootfs and layers [{DEFAULT_CACHE}]")
     parser.add_argument("--bundle", type=Path, help="an autograder.zip [built from this checkout, ch10]")
-    parser.add_argument("--bundle-options", default="", help="bundle options when building one, e.g. '--timeout 900'")
+    parser.add_argument("--bundle-options", default="", help="options of `gradescope_bundle build` when building one, e.g. '--timeout 900'")
     parser.add_argument("--fresh-image", action="store_true", help="run setup.sh over the bare base again")
     parser.add_argument("--memory-mb", type=int, help="the container's memory (Gradescope's default: 768)")
     parser.add_argument("--cpus", type=float, help="the container's CPUs (Gradescope's default: 0.5)")

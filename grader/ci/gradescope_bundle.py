@@ -98,6 +98,9 @@ apt-get install -y --no-install-recommends "python$VERSION-venv" || true
 "$PYTHON" -m venv "$VENV"
 "$VENV/bin/python" -m pip install --upgrade pip
 "$VENV/bin/python" -m pip install "$SOURCE"/wheels/*.whl
+# again without its dependencies: pip skips a wheel whose version is installed, and a rerun of this
+# script (an updated bundle of the same version) must install the new build
+"$VENV/bin/python" -m pip install --force-reinstall --no-deps "$SOURCE"/wheels/*.whl
 "$VENV/bin/grade" --version
 # which isolation runs in this container (bubblewrap, else container isolation), for the log;
 # run_autograder chooses again for every submission and says so in results.json when none can
@@ -139,10 +142,10 @@ grader=$!
   kill -KILL -- -"$grader" 2>/dev/null
 ) &
 watchdog=$!
+disown "$watchdog"  # no job-control notice in the log when it is stopped
 wait "$grader"
 status=$?
 kill -- -"$watchdog" 2>/dev/null
-wait "$watchdog" 2>/dev/null
 
 if [ ! -s "$RESULTS" ]; then
   # plain words only (no quotes or backslashes): the message goes into JSON as it is
