@@ -530,6 +530,30 @@ def test_run_submission_when_no_sandbox_can_start(tmp_path, validator, monkeypat
     assert "no userns" in logged and "needs the grader to run as root" in logged
 
 
+def test_a_container_with_too_little_memory_grades_nothing(tmp_path, validator, monkeypatch, capsys):
+    cgroup = tmp_path / "sys" / "fs" / "cgroup"
+    (cgroup / "memory").mkdir(parents=True)
+    assert gradescope_bundle.container_memory_mb(tmp_path) is None  # nothing to read: unknown
+    (cgroup / "memory" / "memory.limit_in_bytes").write_text(f"{768 * 2**20}\n")  # cgroup v1
+    assert gradescope_bundle.container_memory_mb(tmp_path) == 768
+    (cgroup / "memory" / "memory.limit_in_bytes").write_text("9223372036854771712\n")  # v1: no limit
+    assert gradescope_bundle.container_memory_mb(tmp_path) is None
+    (cgroup / "memory.max").write_text("max\n")  # cgroup v2: no limit
+    assert gradescope_bundle.container_memory_mb(tmp_path) is None
+    (cgroup / "memory.max").write_text(f"{4096 * 2**20}\n")
+    assert gradescope_bundle.container_memory_mb(tmp_path) == 4096
+
+    monkeypatch.setattr(gradescope_bundle, "container_memory_mb", lambda: 768)
+    (tmp_path / "sub").mkdir()
+    shutil.copy(BEN_NOTEBOOK, tmp_path / "sub")
+    results = gradescope_bundle.run_submission(tmp_path / "sub", ROOT / "solutions", tmp_path / "r.json")
+    validator.validate(results)
+    assert results["score"] == 0 and results["tests"] == [] and "NOT graded" in results["output"]
+    assert "too little memory" in results["output"] and "768" not in results["output"]
+    logged = capsys.readouterr().out
+    assert "this container has 768 MiB of memory; grading needs 1536 MiB" in logged
+
+
 def test_run_autograder_watchdog_writes_results_before_the_limit(tmp_path, validator):
     # a grader that hangs (and ignores SIGTERM): the watchdog writes results.json and stops it
     hang = tmp_path / "hang"

@@ -146,8 +146,11 @@ def _mount_container(root: Path, spec: dict) -> None:
     os.symlink("pts/ptmx", dev / "ptmx")
     subprocess.run(["mount", "-t", "sysfs", "-o", "ro,nosuid,nodev,noexec", "sysfs", str(root / "sys")], check=True)
     cgroup = root / "sys" / "fs" / "cgroup"
-    if cgroup.is_dir():  # Docker mounts the container's cgroups read-only: here none at all
-        subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,mode=755", "cgroup", str(cgroup)], check=True)
+    if cgroup.is_dir():  # Docker mounts the container's own cgroups, read-only
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=755", "cgroup", str(cgroup)], check=True)
+        for source, name in spec.get("cgroups", []):
+            _bind(source, cgroup / name, readonly=True)
+        subprocess.run(["mount", "-o", "remount,ro", str(cgroup)], check=True)
     for name in ("resolv.conf", "hosts"):
         _bind(f"/etc/{name}", root / "etc" / name, readonly=True)
     for source, target in spec.get("binds", []):
@@ -261,6 +264,12 @@ class Cgroup:
             say(f"no cgroup for the container ({exc}): its size is not limited")
             self.close()
 
+    def mounts(self) -> list[list[str]]:
+        """(host folder, name under the container's /sys/fs/cgroup) of each of its cgroups."""
+        if self.v2 is not None:
+            return []  # a cgroup v2 folder cannot stand in for a whole hierarchy's root: none shown
+        return [[str(path), path.parent.name] for path in self.paths]
+
     def join(self) -> None:
         """Move the calling process in (before it execs: its children are born inside)."""
         for path in self.paths:
@@ -318,13 +327,14 @@ def run_container(
 ) -> dict:
     """Run spec["argv"] in a container; return exit status, wall time, peak memory."""
     name = f"homl-gradescope-sim-{os.getpid()}-{int(time.time() * 1000)}"
+    cgroup = Cgroup(name, memory_mb, cpus)
+    spec = {**spec, "cgroups": cgroup.mounts()}
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False, dir=spec["state"]) as file:
         json.dump(spec, file)
     command = [
         "unshare", "--mount", "--pid", "--uts", "--ipc", "--fork", "--propagation", "private",
         sys.executable, str(Path(__file__).resolve()), "_inner", file.name,
     ]  # fmt: skip
-    cgroup = Cgroup(name, memory_mb, cpus)
     stop, rss = threading.Event(), [0]
     started = time.monotonic()
     output = open(log, "w") if log else None

@@ -62,6 +62,10 @@ NOT_FINISHED = (
     "limit ({timeout} s), so it was stopped and has no score. This is not a verdict on your work: "
     "please tell your instructor (a notebook that trains for long may need a longer limit)."
 )
+# Memory the reference ch10 notebook needs in Gradescope's container, all processes together (the
+# kernel, the model evaluator, the grader), measured in examples/gradescope/simulate.py: 1283 MiB
+# summed RSS; the default 768 MB container kills the kernel (the reference solution scored 46).
+MIN_MEMORY_MB = 1536
 # Notes about the grading machine (cgroups, isolation) are for the instructor's log, not for the
 # student's results.json: the start of each such note, as the pipeline words it
 MACHINE_NOTES = ("Memory and process limits were not enforced",)
@@ -388,6 +392,19 @@ def _grade_messages(completed: subprocess.CompletedProcess) -> str:
     return tail or f"grade exited with status {completed.returncode}"
 
 
+def container_memory_mb(root: Path = Path("/")) -> int | None:
+    """The container's memory limit in MiB, from its cgroup (v2, then v1); None when unknown."""
+    for path in ("sys/fs/cgroup/memory.max", "sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            value = (root / path).read_text().strip()
+        except OSError:
+            continue
+        if value.isdigit() and int(value) < 2**50:  # v1 writes a huge number for "no limit"
+            return int(value) // 2**20
+        return None
+    return None
+
+
 def run_submission(
     submission: Path,
     solutions: Path,
@@ -397,11 +414,14 @@ def run_submission(
     assignment: str | None = None,
     grade_options: Sequence[str] = (),
     work: Path | None = None,
+    min_memory_mb: int = MIN_MEMORY_MB,
 ) -> dict[str, Any]:
     """Grade one Gradescope submission and write results.json; return what was written.
 
     Never raises for a problem of the submission or of the container: every outcome is a
     results.json a student can read (the details of a crash go to stdout, for the instructor).
+    A container with less memory than `min_memory_mb` grades nothing: its kernels would be killed
+    and the scores would be the machine's, not the student's.
     """
     started = time.monotonic()
     elapsed = lambda: time.monotonic() - started  # noqa: E731
@@ -435,6 +455,22 @@ def run_submission(
                 )
             )
         print(f"isolation: {isolation}", flush=True)
+        memory = container_memory_mb()
+        if memory is not None and memory < min_memory_mb:
+            print(
+                f"this container has {memory} MiB of memory; grading needs {min_memory_mb} MiB (the reference "
+                "ch10 notebook, the model evaluator and the grader together): choose a bigger container "
+                "in the assignment's Autograder settings, then regrade",
+                flush=True,
+            )
+            return finish(
+                failure_results(
+                    "Your notebook was received but NOT graded: the autograder's container has too little "
+                    "memory to run it. This is not a problem with your work; your instructor has the "
+                    "details and will regrade it.",
+                    elapsed(),
+                )
+            )
         with tempfile.TemporaryDirectory(prefix="homl-gradescope-") as temp:
             root = Path(work) if work else Path(temp)
             folder = root / "class" / STUDENT
@@ -511,6 +547,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     run.add_argument("--sandbox", choices=["auto", "bubblewrap", "container", "none"], default="auto")
     run.add_argument("--assignment")
     run.add_argument("--grade-options", default="")
+    run.add_argument("--min-memory-mb", type=int, default=MIN_MEMORY_MB)
     args = parser.parse_args(argv)
     options = shlex.split(args.grade_options)
     if args.command == "build":
@@ -532,6 +569,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sandbox=args.sandbox,
         assignment=args.assignment,
         grade_options=options,
+        min_memory_mb=args.min_memory_mb,
     )
     print(json.dumps({"score": results.get("score"), "tests": len(results.get("tests", []))}))
     return 0
