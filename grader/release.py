@@ -221,7 +221,10 @@ def build_release(
         staging = Path(temp) / "release"
         staging.mkdir()
         if wheel is None and not (template and wheel_url):
-            wheel = build_wheel(project_root(), Path(temp) / "wheel")
+            try:
+                wheel = build_wheel(project_root(), Path(temp) / "wheel")
+            except (FileNotFoundError, RuntimeError) as exc:
+                raise ReleaseError(f"{exc}\n(or pass --wheel WHEEL)") from None
         for notebook in notebooks:
             shutil.copy2(notebook, staging / notebook.name)
         names = [n.name for n in notebooks]
