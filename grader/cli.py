@@ -76,7 +76,7 @@ def _parse_thresholds(values: tuple[str, ...]) -> dict[str, float]:
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Report folder.  [default: grade-reports/ beside SUBMISSIONS]")
 @click.option("-j", "--jobs", type=click.IntRange(1, 64), default=None, help="Submissions graded at once.  [default: number of cores]")
 @click.option("--seed", type=int, default=None, help="Seed for the grader's inputs.  [default: new each run]")
-@click.option("--sandbox", type=click.Choice(["auto", "bubblewrap", "container", "none"]), default="auto", show_default=True, help="'auto': bubblewrap, else container isolation when root in a container. 'none' runs student code unsandboxed: only for trusted notebooks.")
+@click.option("--sandbox", type=click.Choice(["auto", "bubblewrap", "container", "none"]), default="bubblewrap", show_default=True, help="'auto': bubblewrap, else container isolation when root in a container (Gradescope). 'none' runs student code unsandboxed: only for trusted notebooks.")
 @click.option("--solutions", type=click.Path(exists=True, file_okay=False, path_type=Path), help="Folder of solution notebooks (the answer keys).  [default: ./solutions]")
 @click.option("--cell-timeout", type=float, default=DEFAULTS.cell_timeout, show_default=True, help="Seconds per cell before it is interrupted.")
 @click.option("--notebook-timeout", type=float, default=DEFAULTS.notebook_timeout, show_default=True, help="Seconds per notebook, grader's probes included.")
