@@ -29,7 +29,18 @@ class _GradeGroup(click.Group):
         if rest and rest[0] not in self.commands and not rest[0].startswith("-"):
             at = args.index(rest[0])
             args = [*args[:at], "submissions", *args[at:]]
+        elif rest[:1] == ["submissions"] and Path("submissions").exists() and not self._has_folder(ctx, rest[1:]):
+            at = args.index("submissions")
+            args = [*args[:at], "submissions", *args[at:]]  # `grade submissions` beside submissions/: that folder
         return super().parse_args(ctx, args)
+
+    def _has_folder(self, ctx, args) -> bool:
+        """Whether `grade submissions ARGS` names its SUBMISSIONS argument itself."""
+        try:
+            opts, _, _ = self.commands["submissions"].make_parser(ctx).parse_args(list(args))
+        except click.ClickException:
+            return True  # let the command itself say what is wrong
+        return isinstance(opts.get("submissions"), str)  # click 8.2+ marks an absent one UNSET, not None
 
     def invoke(self, ctx):
         try:
@@ -50,45 +61,72 @@ def main(ctx, verbose) -> None:
 
     \b
     grade SUBMISSIONS/        grade a class (SUBMISSIONS/<student>/ch10.ipynb ...)
+    grade submissions.zip     grade a Canvas, Moodle or Gradescope export (zip or folder)
     grade check NOTEBOOK      a student's check before submitting (no answer key needed)
     grade assign              regenerate assignments/ from solutions/
     grade release DIR         what students get: notebooks and a keyless wheel
+    grade export canvas       the grade-import file of Canvas, Moodle, Blackboard, or csv
+    grade similar SUBMISSIONS pairs of notebooks whose own code is unusually alike
+    grade class-report        class.html: distributions, item analysis, who to follow up
     grade data status         show the MNIST copy the grader uses
     """
     ctx.meta["verbose"] = verbose
 
 
-def _parse_thresholds(values: tuple[str, ...]) -> dict[str, float]:
-    thresholds = {}
-    for value in values:
+def _check_settings(thresholds: tuple[str, ...], alpha: float | None) -> dict[str, dict[str, float]]:
+    """--threshold CHECK=ACC and --alpha as check settings (they win over the solution notebook's)."""
+    from grader.settings import checks_with
+
+    settings: dict[str, dict[str, float]] = {}
+    with_threshold = checks_with("threshold")
+    for value in thresholds:
         check, sep, number = value.partition("=")
         try:
-            thresholds[check] = float(number)
-            if not sep or not 0 < thresholds[check] <= 1:
+            accuracy = float(number)
+            if not sep or not 0 < accuracy <= 1:
                 raise ValueError
         except ValueError:
-            raise click.BadParameter(f"{value!r}: use CHECK=ACCURACY, e.g. mnist_dense=0.97") from None
-    return thresholds
+            raise click.BadParameter(f"{value!r}: use CHECK=ACCURACY, e.g. mnist_dense=0.97", param_hint="--threshold") from None
+        if check not in with_threshold:
+            raise click.BadParameter(f"{check!r} has no threshold; checks with one: {', '.join(with_threshold)}", param_hint="--threshold")
+        settings.setdefault(check, {})["threshold"] = accuracy
+    if alpha is not None:
+        if not 0 < alpha < 1:
+            raise click.BadParameter(f"{alpha}: a significance level is between 0 and 1", param_hint="--alpha")
+        for check in checks_with("alpha"):
+            settings.setdefault(check, {})["alpha"] = alpha
+    return settings
 
 
 @main.command("submissions")
-@click.argument("submissions", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("submissions", type=click.Path(exists=True, path_type=Path))
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Report folder.  [default: grade-reports/ beside SUBMISSIONS]")
-@click.option("-j", "--jobs", type=click.IntRange(1, 64), default=None, help="Submissions graded at once.  [default: number of cores]")
-@click.option("--seed", type=int, default=None, help="Seed for the grader's inputs.  [default: new each run]")
-@click.option("--sandbox", type=click.Choice(["auto", "bubblewrap", "container", "none"]), default="bubblewrap", show_default=True, help="'auto': bubblewrap, else container isolation when root in a container (Gradescope). 'none' runs student code unsandboxed: only for trusted notebooks.")
+@click.option("-j", "--jobs", type=click.IntRange(1, 64), default=None, help="Submissions run at once.  [default: number of cores]")
+@click.option("--seed", type=int, default=None, help="Seed for the grader's inputs.  [default: the report folder's, else new]")
+@click.option("--rerun", is_flag=True, help="Run every notebook again, even those with a stored run record.")
+@click.option("--sandbox", type=click.Choice(["auto", "bubblewrap", "container", "none"]), default="auto", show_default=True, help="'auto': bubblewrap, else container isolation when root in a container. 'none' runs student code unsandboxed: only for trusted notebooks.")
 @click.option("--solutions", type=click.Path(exists=True, file_okay=False, path_type=Path), help="Folder of solution notebooks (the answer keys).  [default: ./solutions]")
 @click.option("--cell-timeout", type=float, default=DEFAULTS.cell_timeout, show_default=True, help="Seconds per cell before it is interrupted.")
 @click.option("--notebook-timeout", type=float, default=DEFAULTS.notebook_timeout, show_default=True, help="Seconds per notebook, grader's probes included.")
 @click.option("--memory-mb", type=int, default=DEFAULTS.memory_mb, show_default=True, help="Memory per notebook sandbox.")
 @click.option("--max-processes", type=int, default=DEFAULTS.max_processes, show_default=True, help="Processes and threads per sandbox.")
 @click.option("--threads", type=click.IntRange(1, 64), default=None, help="CPU threads per notebook (TensorFlow, BLAS).  [default: cores / jobs]")
-@click.option("--threshold", "thresholds", multiple=True, metavar="CHECK=ACC", help="Accuracy for full marks, e.g. mnist_dense=0.97 (checks: mnist_dense, mnist_rnn).")
-@click.option("--alpha", type=float, default=0.001, show_default=True, help="Significance level of the Reber model's test against chance.")
-def grade_submissions(submissions, out, jobs, seed, sandbox, solutions, cell_timeout, notebook_timeout, memory_mb, max_processes, threads, thresholds, alpha):
-    """Grade every SUBMISSIONS/<student>/ notebook and write reports."""
+@click.option("--threshold", "thresholds", multiple=True, metavar="CHECK=ACC", help="Accuracy for full marks, e.g. mnist_dense=0.97 (checks: mnist_dense, mnist_rnn); wins over the solution's.")
+@click.option("--alpha", type=float, default=None, help="Significance level of the Reber model's test against chance; wins over the solution's.  [default: 0.001]")
+@click.option("--course", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None, help="Due times, late policy, extensions.  [default: course.toml beside SUBMISSIONS, if there]")
+@click.pass_context
+def grade_submissions(ctx, submissions, out, jobs, seed, rerun, sandbox, solutions, cell_timeout, notebook_timeout, memory_mb, max_processes, threads, thresholds, alpha, course):
+    """Grade every SUBMISSIONS/<student>/ notebook, or a Canvas, Moodle or Gradescope export
+    (its zip or folder), and write reports.
+
+    Notebooks with a stored run record (same file, same run plan) are not run again: their
+    records are judged again with the current keys and settings, and who moved is written to
+    regrade-<time>.md.
+    """
+    from grader.errors import GraderError
+    from grader.logfile import open_log
     from grader.pipeline.run_class import OutputBusy, grade_class
-    from grader.pipeline.setup import run_settings
+    from grader.pipeline.setup import run_settings, solutions_folder
     from grader.sandbox import container
     from grader.sandbox.isolation import choose_isolation
     from grader.ui import ClassProgress, print_class_summary
@@ -98,6 +136,7 @@ def grade_submissions(submissions, out, jobs, seed, sandbox, solutions, cell_tim
     if not sandboxed:
         click.secho("WARNING: --sandbox none: student code runs unsandboxed, with your permissions.", fg="red", err=True)
     out = out or submissions.resolve().parent / "grade-reports"
+    open_log(out, verbose=ctx.find_root().meta.get("verbose", False))
     cores = max(1, os.cpu_count() or 1)
     jobs = jobs or cores
     threads = threads or max(1, cores // jobs)
@@ -108,25 +147,56 @@ def grade_submissions(submissions, out, jobs, seed, sandbox, solutions, cell_tim
         max_processes=max_processes,
         threads=threads,
     )
+    sources = {
+        name: "command line" if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE else "built-in default"
+        for name in ("cell_timeout", "notebook_timeout", "memory_mb", "max_processes", "threads")
+    }
+    check_settings = _check_settings(thresholds, alpha)
     try:
-        settings = run_settings(solutions, limits, sandboxed, seed, _parse_thresholds(thresholds), alpha, isolation)
+        settings = run_settings(solutions, limits, sandboxed, seed, check_settings, sources, rerun)
+        settings.isolation, settings.preflight = isolation, True
+        beside = submissions.resolve().parent / "course.toml"
+        settings.course = (course or (beside if beside.is_file() else None))
+        settings.course = settings.course.resolve() if settings.course else None
     except (FileNotFoundError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
     if isolation == "container":  # keys, reports and the grader's code: root only
-        from grader.pipeline.setup import solutions_folder
-
-        out.mkdir(parents=True, exist_ok=True)
         container.protect([solutions_folder(solutions), out])
     progress = ClassProgress(sys.stderr.isatty())
     started = time.monotonic()
     try:
         with progress:
             run = grade_class(submissions, out, settings, jobs, progress.start, progress.done)
-    except OutputBusy as exc:
+    except (OutputBusy, GraderError) as exc:
         raise click.ClickException(str(exc)) from None
     print_class_summary(run, out, time.monotonic() - started)
     if run.interrupted:
         sys.exit(130)
+
+
+@main.command("override")
+@click.argument("student")
+@click.argument("item")
+@click.argument("score", type=float, required=False)
+@click.option("--comment", default="", help="Why; shown in the student's report.")
+@click.option("--remove", is_flag=True, help="Remove the override: the grader's score counts again.")
+@click.option("--reports", type=click.Path(exists=True, file_okay=False, path_type=Path), default=Path("grade-reports"), show_default=True, help="The report folder of the class.")
+@click.option("--solutions", type=click.Path(exists=True, file_okay=False, path_type=Path), help="Folder of solution notebooks.  [default: ./solutions]")
+def override(student, item, score, comment, remove, reports, solutions):
+    """Set STUDENT's score for ITEM (e.g. ch10.q5) to SCORE, or --remove it.
+
+    The override survives regrades until removed; the report shows it with the comment and the
+    grader's own score. The student's reports are rewritten at once.
+    """
+    from grader.pipeline.overrides import apply_override
+
+    if (score is None) != remove:
+        raise click.UsageError("give a SCORE, or --remove")
+    try:
+        line = apply_override(reports, student, item, score, comment, solutions)
+    except (FileNotFoundError, ValueError, KeyError) as exc:
+        raise click.ClickException(str(exc).strip("'\"")) from None
+    click.echo(line)
 
 
 @main.command("assign")
@@ -242,6 +312,93 @@ def release_command(folder, assignments, solutions, template, wheel, wheel_url):
     click.echo(f"wrote {made.folder}: {', '.join(p.name for p in made.notebooks)}" + (f", {made.wheel.name}" if made.wheel else f", installs {wheel_url}"))
     for note in made.notes:
         click.echo(f"note: {note}", err=True)
+
+
+@main.command("export")
+@click.argument("kind", type=click.Choice(["canvas", "moodle", "blackboard", "csv"]))
+@click.option("--reports", type=click.Path(exists=True, file_okay=False, path_type=Path), default=Path("grade-reports"), show_default=True, help="The report folder `grade` wrote.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="The file to write.  [default: REPORTS/KIND-import.csv]")
+@click.option("--roster", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="The class list: your LMS's gradebook export, or a CSV with student,name,email.")
+def export(kind, reports, out, roster):
+    """Write the grade-import file of an LMS (canvas, moodle, blackboard) or a plain csv.
+
+    Scores are the reports' final scores; a student with nothing graded gets an empty cell.
+    """
+    from grader.errors import GraderError
+    from grader.report.facts import load_class
+    from grader.report.lms_export import write_export
+
+    try:
+        facts = load_class(reports, roster)
+        path, warnings = write_export(kind, facts, out or reports / f"{kind}-import.csv")
+    except GraderError as exc:
+        raise click.ClickException(str(exc)) from None
+    for warning in warnings:
+        click.echo(f"warning: {warning}", err=True)
+    click.echo(f"wrote {path} ({len(facts.students)} students, {len(facts.assignments)} assignments)")
+
+
+@main.command("class-report")
+@click.option("--reports", type=click.Path(exists=True, file_okay=False, path_type=Path), default=Path("grade-reports"), show_default=True, help="The report folder `grade` wrote; class.html is written there.")
+@click.option("--roster", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="The class list, to show who handed nothing in.")
+@click.option("--similar", "submissions", type=click.Path(exists=True, path_type=Path), help="Also list similar submissions of this folder or export (see `grade similar`).")
+@click.option("--against", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None, help="Stub folder for --similar.  [default: ./assignments if present]")
+def class_report(reports, roster, submissions, against):
+    """Write class.html: score distributions, item analysis, chosen options, who to follow up."""
+    from grader.errors import GraderError
+    from grader.report.class_report import CLASS_REPORT, class_report_html
+    from grader.report.facts import load_class
+    from grader.report.files import atomic_write_text
+
+    try:
+        facts = load_class(reports, roster)
+        pairs = _similar_pairs(submissions, against, 0.5)[0] if submissions else None
+    except GraderError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"wrote {atomic_write_text(reports / CLASS_REPORT, class_report_html(facts, pairs))}")
+
+
+def _similar_pairs(submissions: Path, against: Path | None, threshold: float):
+    """(pairs, number of notebooks looked at) for `grade similar` and `grade class-report --similar`."""
+    import tempfile
+
+    from grader.assign.spec import PUBLIC_SPECS
+    from grader.notebook.match import find_submissions
+    from grader.similar import notebook_code, similar_pairs
+
+    against = against or (Path("assignments") if Path("assignments").is_dir() else None)
+    stubs = {p.stem: notebook_code(p) for p in sorted(against.glob("*.ipynb"))} if against else {}
+    if not stubs:
+        click.echo("warning: no stubs (--against): code given to every student counts as similar", err=True)
+    known = set(stubs) or {p.stem for p in PUBLIC_SPECS.glob("*.json")}
+    with tempfile.TemporaryDirectory(prefix="homl-grader-similar-") as work:
+        intake = find_submissions(submissions, known, Path(work))
+        notebooks = [(s.student, s.assignment, notebook_code(s.path)) for s in intake.submissions]
+    return similar_pairs(notebooks, stubs, threshold), len(notebooks)
+
+
+@main.command("similar")
+@click.argument("submissions", type=click.Path(exists=True, path_type=Path))
+@click.option("--against", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None, help="Folder of the stubs students were given (<assignment>.ipynb); their code is not counted.  [default: ./assignments if present]")
+@click.option("--threshold", type=click.FloatRange(0, 1), default=0.5, show_default=True, help="Mean share of two notebooks' own code found in the other, from which a pair is listed.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Also write the pairs' matching lines side by side to this HTML file.")
+def similar(submissions, against, threshold, out):
+    """List pairs of notebooks whose own code is unusually alike (for a person to judge).
+
+    Changes no score. SUBMISSIONS is a folder or LMS export, as for grading.
+    """
+    from grader.errors import GraderError
+    from grader.similar import write_pairs_page
+
+    try:
+        pairs, looked_at = _similar_pairs(submissions, against, threshold)
+    except GraderError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{looked_at} notebooks, {len(pairs)} pair(s) at or above {threshold:.0%}")
+    for p in pairs:
+        click.echo(f"  {p.assignment}  {p.student_a} ~ {p.student_b}  {p.share_a:.0%} / {p.share_b:.0%}  ({len(p.blocks)} matching blocks)")
+    if out:
+        click.echo(f"matching lines side by side: {write_pairs_page(out, pairs)}")
 
 
 main.add_command(data)

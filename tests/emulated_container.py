@@ -4,7 +4,8 @@
 
 In a private mount namespace (so nothing here changes the host's mounts): /root becomes an
 empty folder others may pass, with the Python installation bound back at its own path (in a
-real container the grader's Python is readable by every user; here it lives under /root, 0700).
+real container the grader's Python is readable by every user; here it lives under /root, 0700),
+and /sys/fs/cgroup holds nothing writable (Docker mounts it read-only).
 Then Docker's default seccomp profile is approximated (/work/shared/NOTES.md): `unshare`,
 `clone` with any CLONE_NEW* flag fail with EPERM, `clone3` with ENOSYS. The command runs with
 HOML_GRADER_CONTAINER=1, as the Gradescope bundle sets it.
@@ -52,6 +53,8 @@ def main(command: list[str]) -> None:
         os.execvp("unshare", ["unshare", "--mount", "--propagation", "private", "--",
                               "env", "HOML_EMULATED_CONTAINER=inside", sys.executable, __file__, *command])
     _readable_python()
+    # Docker mounts the cgroup tree read-only: no memory or process cgroups for the grader
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1k", "tmpfs", "/sys/fs/cgroup"], check=True)
     docker_like_filter().load()
     os.environ["HOML_GRADER_CONTAINER"] = "1"
     os.environ.pop("HOML_EMULATED_CONTAINER")

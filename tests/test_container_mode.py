@@ -38,7 +38,8 @@ from grader.sandbox.isolation import choose_isolation
 from grader.sandbox.execute import ExtraCell, run_notebook
 from grader.sandbox.kernel import KernelPlan
 from grader.sandbox.limits import Limits
-from grader.judge.probe_plan import ProbePlan, ProbeResults
+from grader.run.probe import read_results
+import numpy as np
 import grader
 
 root, keys = Path(sys.argv[1]), Path(sys.argv[2])
@@ -53,20 +54,24 @@ def run(name, cells, limits, probe=None):
     work.mkdir(parents=True)
     io.mkdir()
     extra = []
-    if probe is not None:
-        plan_path = probe.write(io / "probe", call_timeout=30)
+    if probe is not None:  # the probe's plan, as grader/run/probe.py writes it
+        folder = io / "probe"
+        folder.mkdir()
+        np.savez(folder / "inputs.npz")
+        plan_path = folder / "plan.json"
+        plan_path.write_text(json.dumps({"arrays": str(folder / "inputs.npz"), "out": str(folder), "calls": probe,
+                                         "signatures": [c["function"] for c in probe], "call_timeout": 30}))
         extra.append(ExtraCell("probe", f"import grader.inside.probe as p\np.run(globals(), {str(plan_path)!r}, 'tok')", 60))
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
     plan = KernelPlan(work, io, limits, True, isolation="container")
     execution = run_notebook(nb, plan, extra)
     outputs = ["".join(o.get("text", "") for o in c.outputs if o.get("name") == "stdout") for c in execution.notebook.cells]
-    left = container._processes_of(int(outputs[0].split()[-1])) if outputs and outputs[0] else None
+    left = container._processes_of(int(outputs[0].split()[-1]), alive=True) if outputs and outputs[0] else None
     result = {"outputs": outputs, "errors": execution.errors, "kernel_died": execution.kernel_died,
               "start_failure": execution.start_failure, "out_of_memory": execution.out_of_memory, "left": left}
     if probe is not None:
-        missing = None if execution.extra.get("probe", {}).get("ran") else "the probe did not run"
-        results = ProbeResults.read(io / "probe", missing, "tok")
-        result["probe"] = [results.result(c["id"]).values for c in probe.calls]
+        raw, arrays = read_results(io / "probe", "tok")
+        result["probe"] = {"ok": raw["calls"]["c0"]["ok"], "value": arrays[raw["calls"]["c0"]["values"][0]["array"]].tolist()}
     return result
 
 LOOK = r"""
@@ -106,8 +111,7 @@ def look_cells():
              f"WRITE = {[str(package / 'x.py'), str(keys / 'x'), '/etc/x', '/x', str(root / 'x')]!r}\n")
     return ["import os\nprint('uid', os.getuid())", setup + LOOK, "def double(x):\n    return 2 * x"]
 
-probe = ProbePlan()
-probe.call("double", [21], "value")
+probe = [{"id": "c0", "function": "double", "args": [21], "as": "value", "repeat": 1}]
 said["look"] = run("look", look_cells(), Limits(cell_timeout=30, notebook_timeout=120), probe)
 
 LIMITS = r"""
@@ -132,8 +136,8 @@ for k in kids:
 subprocess.Popen(["setsid", "sleep", "600"])  # escapes the kernel: must still be killed
 print("LIMITS " + json.dumps(out))
 """
-said["limits"] = run("limits", ["import os\nprint('uid', os.getuid())", LIMITS, "x = bytearray(900 * 2**20)\nprint('allocated')"],
-                     Limits(cell_timeout=30, notebook_timeout=120, max_processes=24, files_mb=2, memory_mb=400))
+said["limits"] = run("limits", ["import os\nprint('uid', os.getuid())", LIMITS, "x = bytearray(2000 * 2**20)\nprint('allocated')"],
+                     Limits(cell_timeout=30, notebook_timeout=120, max_processes=24, files_mb=2, memory_mb=1200))
 print("SAID " + json.dumps(said, default=lambda v: v.tolist()))
 '''
 
@@ -194,7 +198,7 @@ def test_no_internet_socket_but_unix_sockets_and_the_probe_over_zeromq_ipc_work(
     look = seen(said["look"], "SEEN")
     assert look["sockets"] == {"AF_INET": "EACCES", "AF_INET6": "EACCES", "AF_PACKET": "EACCES", "AF_UNIX": "ok"}
     assert look["netlink_audit"] == "EACCES"  # netlink only to read routes (ZeroMQ needs that)
-    assert said["look"]["probe"] == [[42]]
+    assert said["look"]["probe"] == {"ok": True, "value": 42}
 
 
 def test_no_write_outside_its_own_folders_and_no_grader_environment(said):
@@ -210,7 +214,7 @@ def test_limits_hold_and_every_process_of_the_sandbox_is_killed(said):
     limits = seen(run, "LIMITS")
     assert limits["big_file"] == "EFBIG"
     assert limits["refused"] == "EAGAIN" and limits["processes_started"] < 24
-    # 900 MB against 400: refused (RLIMIT_AS) or killed (memory cgroup)
+    # 2000 MB against 1200: refused (RLIMIT_AS, as here) or killed (memory cgroup)
     assert "allocated" not in run["outputs"][2]
     assert run["errors"] or run["kernel_died"]
     assert run["left"] == []  # the setsid'ed sleep too
@@ -234,3 +238,48 @@ def test_preflight_passes_in_container_isolation_tensorflow_and_the_evaluator_in
     finally:
         shutil.rmtree(root, ignore_errors=True)
     assert "PASSED container" in done.stdout, done.stderr[-3000:]
+
+
+def test_the_evaluator_loads_and_predicts_a_model_in_container_isolation():
+    root = Path(tempfile.mkdtemp(prefix="homl-container-test-"))
+    script = (
+        "import json, numpy as np, keras\n"
+        "from pathlib import Path\n"
+        "from grader.sandbox.evaluator import Evaluator\n"
+        "from grader.sandbox.limits import Limits\n"
+        f"root = Path({str(root)!r})\n"
+        "keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)]).save(root / 'model.keras')\n"
+        "evaluator = Evaluator(root / 'exchange', Limits(memory_mb=3072), True, None, isolation='container')\n"
+        "try:\n"
+        "    result = evaluator.evaluate(model=root / 'model.keras', inputs=np.ones((3, 4), 'float32'))\n"
+        "    uid = evaluator.confinement.uid\n"
+        "finally:\n"
+        "    evaluator.close()\n"
+        "print('RESULT ' + json.dumps({'ok': result.ok, 'error': result.error, 'shape': list(result.predictions.shape) if result.predictions is not None else None,\n"
+        "      'layers': [l['class'] for l in (result.description or {}).get('layers', [])], 'uid': uid}))\n"
+    )
+    try:
+        done = subprocess.run(
+            [sys.executable, str(TESTS / "emulated_container.py"), sys.executable, "-c", script],
+            capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=600,
+        )
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    assert "RESULT " in done.stdout, done.stderr[-3000:]
+    result = json.loads(done.stdout.split("RESULT ", 1)[1])
+    assert result["ok"] and result["shape"] == [3, 2] and result["layers"] == ["Dense"], result
+    assert result["uid"] in container.UIDS and not container._processes_of(result["uid"])
+
+
+def test_kill_user_kills_every_process_of_the_sandboxs_user_and_nothing_else():
+    uid = container.new_uid()
+    mine = subprocess.Popen(["sleep", "60"])  # root's: must survive
+    theirs = [subprocess.Popen(["setsid", "sleep", "60"], user=uid, group=uid, extra_groups=[]) for _ in range(3)]
+    try:
+        assert len(container._processes_of(uid, alive=True)) == 3
+        container.kill_user(uid)
+        assert container._processes_of(uid, alive=True) == [] and mine.poll() is None
+    finally:
+        mine.kill()
+        for process in [mine, *theirs]:
+            process.wait()

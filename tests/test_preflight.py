@@ -3,12 +3,15 @@ evaluator) and refuses, with the cause and the fix, when they cannot start here.
 
 from __future__ import annotations
 
+import os
+import stat
+import sys
 from pathlib import Path
 
 import pytest
 
 from grader.errors import GraderError
-from grader.sandbox import bwrap
+from grader.sandbox import bwrap, container
 from grader.sandbox.limits import Limits
 from grader.sandbox.preflight import preflight
 
@@ -50,3 +53,15 @@ def test_a_failing_bubblewrap_is_refused_with_what_it_said_and_the_fix(tmp_path,
         preflight("bubblewrap", LIMITS)
     message = str(caught.value)
     assert said in message and cause in message
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or container.available() is not None, reason="container isolation runs as root")
+def test_a_python_installation_the_sandboxs_user_cannot_reach_is_refused_with_the_fix():
+    prefix = Path(sys.base_prefix).resolve()
+    blocked = next((p for p in prefix.parents if p != Path("/") and not p.stat().st_mode & stat.S_IXOTH), None)
+    if blocked is None:
+        pytest.skip(f"every user can reach this Python ({prefix})")
+    with pytest.raises(GraderError) as caught:
+        preflight("container", LIMITS)
+    message = str(caught.value)
+    assert "did not start" in message and "Permission denied" in message and "where every user can read them" in message

@@ -8,6 +8,9 @@ A solution notebook marks each gradable question with a code cell like
                {"kind": "function", "name": "xor_network", "params": ["a", "b"],
                 "check": "xor_truth_table", "points": 6}]}
 
+A function or builder part may state `rules` on how it is written, e.g. `"rules": {"must_call":
+["tlu"], "forbid": ["BitXor", "If"]}` (vocabulary in grader/judge/code_rules.py).
+
 The dict is read with `ast.literal_eval`. Keys of choice, choices and shapes parts are not written
 there: they are what the solution notebook itself assigns to the part's name, so the runnable
 solution and the key cannot disagree.
@@ -26,6 +29,7 @@ import nbformat
 
 from grader.errors import GraderError
 from grader.notebook.answers import find_assignment, read_choice, read_choices, read_shapes
+from grader.judge.code_rules import rule_problems
 
 ITEM_MARK = re.compile(r"^\s*###\s*ITEM\s+(?P<id>[\w.]+)\s*$", re.MULTILINE)
 METADATA_KEY = "homl_grader"
@@ -50,6 +54,7 @@ class Part:
     file: str | None = None  # model file the notebook saves
     check: str | None = None  # the judge's check for functions, builders and models
     settings: dict[str, Any] = field(default_factory=dict)  # check settings, e.g. threshold
+    rules: dict[str, list[str]] | None = None  # code rules of a function part (grader/judge/code_rules.py)
     key: Any = None  # the correct answer; only in the instructor's spec
 
     @property
@@ -133,6 +138,19 @@ def _part(item_id: str, raw: dict) -> Part:
     missing = [k for k in needs if getattr(part, k) is None]
     if missing:
         raise SpecError(f"{item_id}: a {kind} part needs {', '.join(missing)}")
+    if not isinstance(part.settings, dict):
+        raise SpecError(f"{item_id}: settings must be a dict")
+    from grader.checks import problem_with  # the registry's checks import Part from here
+
+    problem = problem_with(part)
+    if problem:
+        raise SpecError(f"{item_id}: {problem}")
+    if part.rules is not None:
+        if kind not in ("function", "builder"):
+            raise SpecError(f"{item_id}: only function and builder parts have rules, not {kind} parts")
+        problems = rule_problems(part.rules)
+        if problems:
+            raise SpecError(f"{item_id}: {part.name}: {'; '.join(problems)}")
     return part
 
 

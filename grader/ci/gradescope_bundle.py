@@ -66,9 +66,6 @@ NOT_FINISHED = (
 # kernel, the model evaluator, the grader), measured in examples/gradescope/simulate.py: 1283 MiB
 # summed RSS; the default 768 MB container kills the kernel (the reference solution scored 46).
 MIN_MEMORY_MB = 1536
-# Notes about the grading machine (cgroups, isolation) are for the instructor's log, not for the
-# student's results.json: the start of each such note, as the pipeline words it
-MACHINE_NOTES = ("Memory and process limits were not enforced",)
 
 SETUP_SH = f"""#!/usr/bin/env bash
 # Gradescope runs this once, as root, while it builds the autograder image (Ubuntu).
@@ -348,9 +345,12 @@ def _report_output(report: Report) -> list[str]:
 
 
 def split_problems(problems: Sequence[str]) -> tuple[list[str], list[str]]:
-    """(problems for the student, notes about the grading machine for the instructor's log)."""
-    student = [p for p in problems if not p.startswith(MACHINE_NOTES)]
-    return student, [p for p in problems if p.startswith(MACHINE_NOTES)]
+    """(problems for the student, notes about the grading machine for the instructor's log): a
+    student cannot act on "limits were not enforced" (Gradescope's cgroups are read-only)."""
+    from grader.judge.run import LIMITS_NOT_ENFORCED
+
+    machine = {LIMITS_NOT_ENFORCED}
+    return [p for p in problems if p not in machine], [p for p in problems if p in machine]
 
 
 def instructor_log(reports: Sequence[Report]) -> list[str]:

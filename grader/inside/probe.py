@@ -80,15 +80,47 @@ def _convert(value, kind, call_id, k, arrays_out, out_dir):
 
 def _signature(namespace, name):
     if name not in namespace:
-        return {"error": f"{name} is not defined"}
+        return {"defined": False}
     obj = namespace[name]
     if not callable(obj):
-        return {"error": f"{name} is a {type(obj).__name__}, not a function"}
+        return {"defined": True, "callable": False, "type": type(obj).__name__}
     try:
         params = list(_signature_of(obj).parameters)
     except (TypeError, ValueError):
         params = None
-    return {"params": params}
+    return {"defined": True, "callable": True, "params": params}
+
+
+def _cell_counts() -> dict:
+    """Filename IPython compiled a cell under -> that cell's execution count (In [n])."""
+    try:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+        return dict(getattr(shell.compile, "_filename_map", {}) or {}) if shell else {}
+    except Exception:  # not in IPython, or its internals moved: lines without cell numbers
+        return {}
+
+
+def _is_cell_file(filename: str) -> bool:
+    return filename in _CELL_FILES or "ipykernel_" in filename or filename.startswith("<ipython-input")
+
+
+_CELL_FILES: dict = {}
+
+
+def _student_line(tb) -> str:
+    """ " (In [12], line 3: `code`)": the deepest frame in the student's cells, not in library
+    code (Keras, NumPy) the student called, nor in this probe."""
+    _CELL_FILES.update(_cell_counts())
+    frames = [f for f in traceback.extract_tb(tb) if f.filename != __file__]
+    for frame in reversed(frames):
+        if _is_cell_file(frame.filename):
+            count = _CELL_FILES.get(frame.filename)
+            cell = f"In [{count}], " if isinstance(count, int) else ""
+            code = f": `{frame.line.strip()[:120]}`" if frame.line and frame.line.strip() else ""
+            return f" ({cell}line {frame.lineno}{code})"
+    return ""
 
 
 def _write_new(path, data: bytes) -> None:
@@ -117,7 +149,7 @@ def run(namespace, plan_path, token=""):
             results["calls"][call["id"]] = entry
             function = namespace.get(call["function"])
             if not callable(function):
-                entry.update(ok=False, error=f"{call['function']} is not defined")
+                entry.update(ok=False, error=f"{call['function']} is not defined", exception="NameError")
                 continue
             for k in range(call.get("repeat", 1)):
                 signal.alarm(timeout)
@@ -126,12 +158,12 @@ def run(namespace, plan_path, token=""):
                     value = function(*args)
                     entry["values"].append(_convert(value, call["as"], call["id"], k, arrays_out, out_dir))
                 except _CallTimeout:
-                    entry.update(ok=False, error=f"did not return within {timeout} s")
+                    entry.update(ok=False, error=f"did not return within {timeout} s", exception="timeout")
                     break
                 except BaseException as exc:  # the student's exception, reported to them
-                    last = traceback.extract_tb(exc.__traceback__)[-1:]
-                    where = f" (line {last[0].lineno})" if last else ""
-                    entry.update(ok=False, error=f"{type(exc).__name__}: {str(exc)[:300]}{where}")
+                    where = _student_line(exc.__traceback__)
+                    entry.update(ok=False, error=f"{type(exc).__name__}: {str(exc)[:300]}{where}",
+                                 exception=type(exc).__name__)
                     break
                 finally:
                     signal.alarm(0)

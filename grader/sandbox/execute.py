@@ -8,6 +8,7 @@ still graded. Outputs are capped per cell so a notebook that prints gigabytes st
 from __future__ import annotations
 
 import asyncio
+import atexit
 import copy
 import threading
 import time
@@ -18,6 +19,7 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 
+from grader.feedback.causes import GRADER_METADATA, cell_place, cells_text
 from grader.sandbox.cgroup import Cgroup, supported as cgroups_supported
 from grader.sandbox.kernel import (
     MAX_MESSAGE_BYTES,
@@ -59,35 +61,67 @@ class Execution:
     cut_outputs: list[int] = field(default_factory=list)  # cells whose output was cut
     dropped_outputs: list[int] = field(default_factory=list)  # cells that sent a message over the limit
     output_chars: int = 0  # the cap on one cell's output
+    cell_timeout: float = 0.0  # the limit of one cell (s)
     extra: dict[str, dict] = field(default_factory=dict)  # name -> {"ran", "timed_out", "error", "outputs"}
     limits_enforced: bool = True  # memory/process limits (cgroups) were in force
     duration_s: float = 0.0
 
+    def facts(self) -> dict:
+        """The execution as plain data, for a run record (the executed notebook is kept apart)."""
+        extra = {name: {k: v for k, v in state.items() if k != "outputs"} for name, state in self.extra.items()}
+        return {
+            "ran": self.ran,
+            "timed_out": self.timed_out,
+            "errors": {str(k): v for k, v in self.errors.items()},
+            "skipped": self.skipped,
+            "kernel_died": self.kernel_died,
+            "start_failure": self.start_failure,
+            "out_of_time": self.out_of_time,
+            "out_of_memory": self.out_of_memory,
+            "process_limit": self.process_limit,
+            "cut_outputs": self.cut_outputs,
+            "dropped_outputs": self.dropped_outputs,
+            "output_chars": self.output_chars,
+            "cell_timeout": self.cell_timeout,
+            "limits_enforced": self.limits_enforced,
+            "extra": extra,
+            "duration_s": self.duration_s,
+        }
+
     def problems(self) -> list[str]:
-        """Notebook-level problems, one sentence each, for the report."""
-        said = []
-        if self.timed_out:
-            cells = ", ".join(str(i + 1) for i in self.timed_out)
-            said.append(f"Cell(s) {cells} ran past the time limit and were interrupted.")
-        if self.cut_outputs:
-            cells = ", ".join(str(i + 1) for i in self.cut_outputs[:20])
-            said.append(f"Cell(s) {cells} produced over {self.output_chars:,} characters of output; the rest was dropped.")
-        if self.dropped_outputs:
-            cells = ", ".join(str(i + 1) for i in self.dropped_outputs[:20])
-            said.append(f"Cell(s) {cells} sent an output over {MAX_MESSAGE_BYTES >> 20} MB at once; it was dropped.")
-        if self.process_limit:
-            said.append(
-                f"The notebook tried to run more than {self.process_limit} processes and threads at once; "
-                "the extra ones were refused."
-            )
-        if self.kernel_died:
-            said.append(self.kernel_died)
-        if self.skipped:
-            cells = ", ".join(str(i + 1) for i in self.skipped[:20])
-            more = "…" if len(self.skipped) > 20 else ""
-            lead = f"The notebook used up its {self.out_of_time:g} s time limit: cell(s)" if self.out_of_time else "Cell(s)"
-            said.append(f"{lead} {cells}{more} did not run.")
-        return said
+        return execution_problems(self.facts(), (self.notebook or {}).get("cells") or [])
+
+
+def execution_problems(facts: dict, cells: list) -> list[str]:
+    """Notebook-level problems of an execution (its `facts()`), one sentence each, for the report;
+    `cells`: the executed notebook's, to name cells as the student sees them (In [16])."""
+
+    def named(indices: list[int]) -> str:
+        if not cells:
+            return "Cell(s) " + ", ".join(str(i + 1) for i in indices)
+        return cells_text(cells, [i for i in indices if i < len(cells)])
+
+    said = []
+    for index in facts["timed_out"]:
+        seconds = f" after {facts['cell_timeout']:g} s" if facts.get("cell_timeout") else ""
+        said.append(f"{named([index])} was stopped by the grader{seconds}: it ran past the time limit of one cell.")
+    if facts["cut_outputs"]:
+        said.append(f"{named(facts['cut_outputs'][:20])} produced over {facts['output_chars']:,} characters of output; the rest was dropped.")
+    if facts["dropped_outputs"]:
+        said.append(f"{named(facts['dropped_outputs'][:20])} sent an output over {MAX_MESSAGE_BYTES >> 20} MB at once; it was dropped.")
+    if facts["process_limit"]:
+        said.append(
+            f"The notebook tried to run more than {facts['process_limit']} processes and threads at once; "
+            "the extra ones were refused."
+        )
+    if facts["kernel_died"]:
+        said.append(facts["kernel_died"])
+    if facts["skipped"]:
+        more = "…" if len(facts["skipped"]) > 20 else ""
+        limit = facts["out_of_time"]
+        lead = f"The notebook used up its {limit:g} s time limit: " if limit else ""
+        said.append(f"{lead}{named(facts['skipped'][:20])}{more} did not run.")
+    return [text[:1].upper() + text[1:] for text in said]
 
 
 class _LimitedClient(NotebookClient):
@@ -185,6 +219,8 @@ def run_notebook(
     """Execute every code cell of `nb` (a copy is run), then the extra cells; `stop` (set from
     another thread) kills the kernel and ends the run early."""
     nb = copy.deepcopy(nb)
+    for cell in nb.cells:  # the grader's marks come from this run only, never from the notebook
+        cell.get("metadata", {}).pop(GRADER_METADATA, None)
     code_cells = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
     first_extra = len(nb.cells)
     for cell in extra:
@@ -260,7 +296,7 @@ def run_notebook(
             try:
                 await client.async_execute_cell(nb.cells[index], index)
             except DeadKernelError:
-                result.kernel_died = _death_message(index, first_extra, extra, cgroup)
+                result.kernel_died = _death_message(index, first_extra, extra, cgroup, nb.cells)
                 result.skipped.extend(i for i in order[position + 1:] if i < first_extra)
                 if is_extra:
                     result.extra[extra[index - first_extra].name] = {"ran": False, "error": "kernel died"}
@@ -279,6 +315,8 @@ def run_notebook(
                 result.ran.append(index)
                 if index in client.timeouts:
                     result.timed_out.append(index)
+                    # the report notes it on the cell: "stopped by the grader after 180 s"
+                    nb.cells[index].metadata[GRADER_METADATA] = {"stopped_after_s": float(client.timeout)}
                 elif error:
                     result.errors[index] = error
 
@@ -293,6 +331,8 @@ def run_notebook(
         done = set(result.ran)
         result.skipped = sorted(set(result.skipped) | {i for i in code_cells if i not in done})
     finally:
+        # nbclient leaves an exit hook behind when the kernel did not start; it would print a traceback
+        atexit.unregister(client._cleanup_kernel)
         start_errors.close()
         if confinement is not None:
             confinement.kill_all()
@@ -302,6 +342,7 @@ def run_notebook(
             cgroup.remove()
     result.cut_outputs = sorted(i for i, n in client._kept.items() if n > limits.output_chars and i < first_extra)
     result.output_chars = limits.output_chars
+    result.cell_timeout = limits.cell_timeout
     if result.out_of_memory and result.kernel_died:
         result.kernel_died += f" It ran out of memory (limit {limits.memory_mb} MB)."
     nb.cells = nb.cells[:first_extra]
@@ -316,11 +357,11 @@ def _start_failure(errors, exc: Exception) -> str:
     return text or f"{type(exc).__name__}: {str(exc)[:300]}"
 
 
-def _death_message(index, first_extra, extra, cgroup) -> str:
+def _death_message(index, first_extra, extra, cgroup, nb_cells) -> str:
     where = (
         f"the grader's {extra[index - first_extra].name} step"
         if index >= first_extra
-        else f"cell {index + 1}"
+        else cell_place(nb_cells, index)
     )
     message = f"The kernel died while running {where}."
     if cgroup is not None and cgroup.oom_killed():
