@@ -11,6 +11,8 @@ import os
 import shutil
 from pathlib import Path
 
+from grader.report.text import safe_text
+
 MAX_FILE_MB = 100
 MAX_TOTAL_MB = 300
 MAX_FILES = 500
@@ -44,11 +46,11 @@ def prepare(student_folder: Path, work: Path, produced: set[str]) -> list[str]:
             if source.is_symlink() or not source.is_file():
                 continue
             if rel == Path(".") and name in produced:
-                notes.append(f"{name} in your folder was not used: the notebook must produce it")
+                notes.append(f"{safe_text(name)} in your folder was not used: the notebook must produce it")
                 continue
             size = source.stat().st_size
             if size > MAX_FILE_MB * 2**20 or total + size > MAX_TOTAL_MB * 2**20 or files >= MAX_FILES:
-                left_out.append(str(rel / name))
+                left_out.append(safe_text(str(rel / name)))  # a name need not be UTF-8
                 continue
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, target, follow_symlinks=False)
