@@ -92,7 +92,7 @@ class Evaluator:
             env["HOML_GRADER_TEST_IMAGES"] = TEST_IMAGES_IN_SANDBOX
         spec = bwrap.SandboxSpec(mounts=mounts, env=env)
         if cgroups_supported():
-            self.cgroup = Cgroup(self.limits.memory_mb, self.limits.max_processes)
+            self.cgroup = Cgroup(self.limits.memory_mb, self.limits.max_processes, self.limits.cpu_quota)
         procs = self.cgroup.procs_files if self.cgroup else []
         return bwrap.in_cgroup(bwrap.bwrap_argv(spec) + launch, procs)
 

@@ -50,6 +50,7 @@ class Execution:
     output_chars: int = 0  # the cap on one cell's output
     extra: dict[str, dict] = field(default_factory=dict)  # name -> {"ran", "timed_out", "error", "outputs"}
     limits_enforced: bool = True  # memory/process limits (cgroups) were in force
+    space_problem: str | None = None  # the writable space was used up (or its limits not enforced)
     duration_s: float = 0.0
 
     def problems(self) -> list[str]:
@@ -71,6 +72,8 @@ class Execution:
             )
         if self.kernel_died:
             said.append(self.kernel_died)
+        if self.space_problem:
+            said.append(self.space_problem)
         if self.skipped:
             cells = ", ".join(str(i + 1) for i in self.skipped[:20])
             more = "…" if len(self.skipped) > 20 else ""
@@ -179,7 +182,7 @@ def run_notebook(
     for cell in extra:
         nb.cells.append(nbformat.v4.new_code_cell(cell.source))
     limits = plan.limits
-    cgroup = Cgroup(limits.memory_mb, limits.max_processes) if plan.sandboxed and cgroups_supported() else None
+    cgroup = Cgroup(limits.memory_mb, limits.max_processes, limits.cpu_quota) if plan.sandboxed and cgroups_supported() else None
     km = kernel_manager(plan, cgroup)
     started = time.monotonic()
     deadline = started + limits.notebook_timeout
@@ -278,6 +281,8 @@ def run_notebook(
             result.out_of_memory = cgroup.oom_killed()
             result.process_limit = limits.max_processes if cgroup.process_limit_hit() else None
             cgroup.remove()
+    if plan.space is not None and plan.sandboxed:
+        result.space_problem = plan.space.problem()
     result.cut_outputs = sorted(i for i, n in client._kept.items() if n > limits.output_chars and i < first_extra)
     result.output_chars = limits.output_chars
     if result.out_of_memory and result.kernel_died:
@@ -299,13 +304,3 @@ def _death_message(index, first_extra, extra, cgroup) -> str:
         message = f"The kernel died while running {where}: out of memory."
     return message
 
-
-def workdir_size(path: Path) -> int:
-    total = 0
-    for p in Path(path).rglob("*"):
-        try:
-            if p.is_file() and not p.is_symlink():
-                total += p.stat().st_size
-        except OSError:
-            pass
-    return total

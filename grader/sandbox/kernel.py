@@ -22,6 +22,7 @@ from zmq.utils.monitor import parse_monitor_message
 from grader.sandbox import bwrap
 from grader.sandbox.cgroup import Cgroup
 from grader.sandbox.limits import Limits
+from grader.sandbox.space import Space
 
 KERNEL_NAME = "homl-grader"
 # What the grader holds of a notebook's output at once, whatever the notebook sends: a larger message
@@ -41,6 +42,7 @@ class KernelPlan:
     limits: Limits
     sandboxed: bool = True
     mnist_npz: Path | None = None  # served by keras.datasets.mnist.load_data()
+    space: Space | None = None  # the sandbox's own file system: its /tmp and home come from there
 
 
 def _kernel_argv(plan: KernelPlan, cgroup: Cgroup | None) -> tuple[list[str], dict[str, str]]:
@@ -53,7 +55,11 @@ def _kernel_argv(plan: KernelPlan, cgroup: Cgroup | None) -> tuple[list[str], di
         env["HOME"] = str(plan.workdir.parent / "home")
         Path(env["HOME"]).mkdir(exist_ok=True)
         return launch, env
-    mounts = [
+    mounts = []
+    if plan.space is not None:  # first: the folders below may be mounted inside these two
+        mounts.append(bwrap.Mount(plan.space.scratch / "home", bwrap.HOME, writable=True))
+        mounts.append(bwrap.Mount(plan.space.scratch / "tmp", "/tmp", writable=True))
+    mounts += [
         bwrap.Mount(plan.workdir, bwrap.WORK, writable=True),
         bwrap.Mount(plan.io, str(plan.io), writable=True),
     ]
