@@ -15,6 +15,7 @@ import numpy as np
 from grader.assign.spec import Part
 from grader.data import reber
 from grader.judge import reber_verdicts
+from grader.judge.input_bounds import reber_steps_problem
 from grader.judge.verdict import Verdict
 from grader.sandbox.evaluator import Evaluation
 
@@ -71,6 +72,8 @@ def _reber_problem(description: dict) -> str | None:
     inputs = description["inputs"]
     if len(inputs) != 1 or len(inputs[0]) != 3 or inputs[0][2] != 7:
         return f"input shape is {', '.join(_shape(s) for s in inputs)}, expected (N, T, 7): one-hot letters over T steps."
+    if problem := reber_steps_problem(inputs[0][1]):  # before the grader pads 4,000 strings to it
+        return problem
     if description["output"] not in ([None, 1], [None]):
         return f"output shape is {_shape(description['output'] or [])}, expected (N, 1): the probability that the string is grammatical."
     return None

@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from grader.sandbox.untrusted_files import check_npz, check_results_json
+
 
 @dataclass
 class CallResult:
@@ -90,6 +92,8 @@ class ProbeResults:
             return cls({}, {}, missing_reason)
         suffix = f"-{token}" if token else ""
         try:
+            check_results_json(folder / f"results{suffix}.json")  # sizes and npz headers, before loading
+            check_npz(folder / f"arrays{suffix}.npz")
             raw = json.loads(read_sandbox_file(folder / f"results{suffix}.json"))
             with np.load(io.BytesIO(read_sandbox_file(folder / f"arrays{suffix}.npz")), allow_pickle=False) as arrays:
                 arrays = dict(arrays)

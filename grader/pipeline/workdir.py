@@ -16,6 +16,7 @@ from grader.report.text import safe_text
 MAX_FILE_MB = 100
 MAX_TOTAL_MB = 300
 MAX_FILES = 500
+MAX_DEPTH = 16  # folders below the student's folder
 PRODUCED_FOLDERS = {"checkpoints", "logs"}
 
 
@@ -37,6 +38,8 @@ def prepare(student_folder: Path, work: Path, produced: set[str]) -> list[str]:
                 notes.append(f"{', '.join(produced_dirs)}/ in your folder were not used: the notebook must produce them")
             dirnames[:] = [d for d in dirnames if d not in PRODUCED_FOLDERS]
         dirnames[:] = [d for d in dirnames if not (Path(dirpath) / d).is_symlink()]
+        if len(rel.parts) >= MAX_DEPTH:  # os.walk recurses: a 4,000-deep folder would raise RecursionError
+            dirnames[:] = []
         for name in sorted(filenames):
             looked_at += 1
             if looked_at > MAX_LOOKED_AT:

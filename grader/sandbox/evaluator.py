@@ -20,7 +20,9 @@ import numpy as np
 from grader.inside.evaluator import MAX_MODEL_BYTES
 from grader.sandbox import bwrap
 from grader.sandbox.cgroup import Cgroup, supported as cgroups_supported
+from grader.sandbox.cleanup import remove_quietly
 from grader.sandbox.limits import Limits
+from grader.sandbox.untrusted_files import walk_files
 
 TEST_IMAGES_IN_SANDBOX = "/opt/homl/data/test-images.npy"
 START_TIMEOUT = 120
@@ -44,9 +46,8 @@ def _copy_event_files(source: Path, target: Path, max_files: int = 200, max_mb: 
     """TensorBoard event files under `source` (links not followed), copied for the evaluator."""
     target.mkdir()
     total = 0
-    for path in sorted(source.rglob("*tfevents*"))[:max_files]:
-        if path.is_symlink() or not path.is_file() or any(p.is_symlink() for p in path.parents if source in p.parents):
-            continue
+    events = [p for p in walk_files(source, max_files=10 * max_files) if "tfevents" in p.name][:max_files]
+    for path in events:  # walk_files follows no link and stops at a bounded depth
         total += path.stat().st_size
         if total > max_mb * 2**20:
             break
@@ -162,7 +163,7 @@ class Evaluator:
             self.close()
             return Evaluation(False, f"the model evaluator failed: {exc}")
         finally:
-            shutil.rmtree(folder, ignore_errors=True)
+            remove_quietly(folder)
 
     def close(self) -> None:
         if self.proc is not None:

@@ -22,6 +22,7 @@ from grader.sandbox.cgroup import Cgroup, supported as cgroups_supported
 from grader.sandbox.kernel import MAX_MESSAGE_BYTES, KernelPlan, dropped_messages, kernel_manager, watch_iopub
 
 TIMEOUT_ENAME = "CellTimeout"
+DISPLAY_UPDATE_CHARS = 20_000_000  # outputs replaced through display ids, whole notebook
 
 
 @dataclass
@@ -91,10 +92,28 @@ class _LimitedClient(NotebookClient):
         self._kept: dict[int, int] = {}
         self.timeouts: set[int] = set()
         self.current_index = -1
+        self._display_held: dict[str, int] = {}  # display id -> size of its latest update
+        self._display_total = 0
 
     async def _async_handle_timeout(self, timeout, cell=None):
         self.timeouts.add(self.current_index)
         return await super()._async_handle_timeout(timeout, cell)
+
+    def handle_comm_msg(self, outs, msg, cell_index):
+        """Widget (comm) messages are dropped: nbclient would keep every widget's state, a notebook
+        could send it gigabytes in messages under the size cap, and reports show no widgets."""
+        return None
+
+    def _update_display_id(self, display_id, msg):
+        """An update replaces a displayed output in place, past the per-cell cap: the outputs kept
+        this way are bounded in all by DISPLAY_UPDATE_CHARS."""
+        size = _content_size(msg.get("content"))
+        held = self._display_held.get(display_id, 0)
+        if size > self.output_chars or self._display_total - held + size > DISPLAY_UPDATE_CHARS:
+            return None
+        self._display_total += size - held
+        self._display_held[display_id] = size
+        return super()._update_display_id(display_id, msg)
 
     def output(self, outs, msg, display_id, cell_index):
         if self._rewrote_line(outs, msg, cell_index):
@@ -196,6 +215,7 @@ def run_notebook(
         startup_timeout=60,
         iopub_timeout=2,
         record_timing=False,
+        store_widget_state=False,
         shutdown_kernel="immediate",
         output_chars=limits.output_chars,
         resources={"metadata": {"path": str(plan.workdir)}},

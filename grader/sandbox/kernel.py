@@ -14,8 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import zmq
+from traitlets import Type
 from jupyter_client import AsyncKernelManager
 from jupyter_client.asynchronous import AsyncKernelClient
+from jupyter_client.channels import HBChannel
 from jupyter_client.kernelspec import KernelSpecManager
 from zmq.utils.monitor import parse_monitor_message
 
@@ -30,6 +32,16 @@ KERNEL_NAME = "homl-grader"
 # wait inside the sandbox. The kernel itself cuts honest floods much smaller (grader/inside/kernel.py).
 MAX_MESSAGE_BYTES = 8 * 2**20
 IOPUB_QUEUE = 16
+# Every other channel is bounded too: a notebook can open its own sockets to the kernel's ports and
+# send on the stdin channel (never read by the grader), the shell, control and heartbeat channels.
+# (largest message, messages queued) per channel; honest replies are a few KB.
+CHANNEL_BOUNDS = {
+    "iopub": (MAX_MESSAGE_BYTES, IOPUB_QUEUE),
+    "shell": (2**20, 8),
+    "control": (2**20, 4),
+    "stdin": (64 * 2**10, 4),
+    "hb": (64 * 2**10, 4),
+}
 MNIST_IN_SANDBOX = "/opt/homl/data/mnist.npz"
 
 
@@ -71,17 +83,30 @@ def _kernel_argv(plan: KernelPlan, cgroup: Cgroup | None) -> tuple[list[str], di
     return bwrap.in_cgroup(argv, cgroup.procs_files if cgroup else []), {}
 
 
-class BoundedKernelClient(AsyncKernelClient):
-    """A kernel client whose output channel cannot fill the grader's memory."""
+def _bound(sock, url: str, channel: str):
+    """`sock`, reconnected to `url` with its channel's limits (they apply to new connections)."""
+    max_bytes, queue = CHANNEL_BOUNDS[channel]
+    sock.disconnect(url)
+    sock.maxmsgsize = max_bytes
+    sock.rcvhwm = queue
+    sock.connect(url)
+    return sock
 
-    def connect_iopub(self, identity: bytes | None = None):
-        sock = super().connect_iopub(identity)
-        url = self._make_url("iopub")
-        sock.disconnect(url)  # the limits apply to connections made after they are set
-        sock.maxmsgsize = MAX_MESSAGE_BYTES
-        sock.rcvhwm = IOPUB_QUEUE
-        sock.connect(url)
-        return sock
+
+class BoundedHBChannel(HBChannel):
+    def _create_socket(self) -> None:
+        super()._create_socket()
+        _bound(self.socket, self.address, "hb")
+
+
+class BoundedKernelClient(AsyncKernelClient):
+    """A kernel client none of whose channels can fill the grader's memory."""
+
+    hb_channel_class = Type(BoundedHBChannel)
+
+    def _create_connected_socket(self, channel: str, identity: bytes | None = None):
+        sock = super()._create_connected_socket(channel, identity)
+        return _bound(sock, self._make_url(channel), channel)
 
 
 def watch_iopub(client: AsyncKernelClient):
