@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
+import zmq
 from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 
@@ -292,7 +293,10 @@ def run_notebook(
         # one event loop for the whole run: the kernel client's sockets belong to it
         asyncio.run(run_cells())
     except Exception as exc:  # the kernel did not start, or died between cells
-        if result.kernel_died is None:
+        if result.kernel_died is None and isinstance(exc, zmq.Again):
+            result.kernel_died = (f"The kernel stopped taking the grader's requests (its channels were flooded) "
+                                  f"after cell {result.ran[-1] + 1 if result.ran else 0}; the rest did not run.")
+        elif result.kernel_died is None:
             result.kernel_died = f"The kernel failed: {type(exc).__name__}: {str(exc)[:300]}"
         done = set(result.ran)
         result.skipped = sorted(set(result.skipped) | {i for i in code_cells if i not in done})
