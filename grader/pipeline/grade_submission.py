@@ -7,8 +7,6 @@ import datetime as dt
 import json
 import re
 import secrets
-import shutil
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -23,9 +21,11 @@ from grader.notebook.load import NotebookProblem, read_notebook
 from grader.pipeline import workdir
 from grader.pipeline.settings import RunSettings
 from grader.records import ItemResult, PartResult, Report, Submission
+from grader.sandbox.cleanup import make_root, remove_quietly
 from grader.sandbox.evaluator import Evaluator
 from grader.sandbox.execute import Execution, ExtraCell, run_notebook
 from grader.sandbox.kernel import KernelPlan
+from grader.sandbox.space import open_space
 
 PROBE_TIMEOUT = 120
 UNSANDBOXED = "Graded WITHOUT a sandbox (--sandbox none): the grader did not isolate this notebook."
@@ -46,7 +46,7 @@ class Worker:
 
     def __init__(self, settings: RunSettings):
         self.settings = settings
-        self.root = Path(tempfile.mkdtemp(prefix="homl-grader-", dir=_scratch_root()))
+        self.root = make_root(_scratch_root())  # named after this process: a later run sweeps it if we die
         self._evaluator: Evaluator | None = None
         self.cancelled = threading.Event()  # set from another thread to stop the current notebook
 
@@ -68,7 +68,7 @@ class Worker:
     def close(self) -> None:
         if self._evaluator is not None:
             self._evaluator.close()
-        shutil.rmtree(self.root, ignore_errors=True)
+        remove_quietly(self.root)  # never recursive: a notebook may have left a 4,000-deep tree
 
     def grade(self, submission: Submission) -> tuple[Report, object]:
         if self.cancelled.is_set():
@@ -129,10 +129,9 @@ class Worker:
             return verdicts, None, []
 
         rng = settings.rng_for(submission.student, spec.id)
-        run_dir = Path(tempfile.mkdtemp(dir=self.root, prefix="run-"))
+        space = open_space(self.root, settings.limits)  # its own tmpfs: size and file count limited
         try:
-            work, io = run_dir / "work", run_dir / "io"
-            io.mkdir()
+            work, io = space.work, space.io
             produced = {p.file for p in run_parts if p.file}
             notes = workdir.prepare(Path(submission.folder), work, produced)
             probe = ProbePlan()
@@ -161,7 +160,7 @@ class Worker:
                 ))
             execution = run_notebook(
                 nb,
-                KernelPlan(work, io, settings.limits, settings.sandboxed, settings.notebook_mnist),
+                KernelPlan(work, io, settings.limits, settings.sandboxed, settings.notebook_mnist, space=space),
                 extra,
                 stop=self.cancelled,
             )
@@ -177,7 +176,7 @@ class Worker:
                 problems.append("Memory and process limits were not enforced (no writable cgroups on the grading machine).")
             return verdicts, execution.notebook, problems
         finally:
-            shutil.rmtree(run_dir, ignore_errors=True)
+            remove_quietly(space.path)
 
     def _judge_run_part(self, part: Part, context, results, work: Path, rng, execution: Execution) -> Verdict:
         try:
