@@ -90,8 +90,11 @@ def test_the_sweep_removes_only_what_dead_runs_left(tmp_path):
     mine.mkdir()
     legacy = tmp_path / "homl-grader-nopid"  # an older grader's folder: its owner is unknown
     legacy.mkdir()
+    if can_mount():  # a run killed with -9 leaves its sandboxes' file systems mounted
+        left = open_space(gone, Limits(files_mb=1, max_files=100))
+        assert left.limited and cleanup.mounts_under(gone) == [str(left.path)]
     removed = cleanup.sweep_leftovers([tmp_path])
-    assert str(gone) in removed and not gone.exists()
+    assert str(gone) in removed and not gone.exists() and cleanup.mounts_under(tmp_path) == []
     assert mine.exists() and legacy.exists()
 
 
