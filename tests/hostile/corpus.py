@@ -28,48 +28,35 @@ MODEL_POINTS = {"answer_q1": 1, MODEL_FILE: 4}
 BASE = (Q1_RIGHT, XOR_RIGHT)  # what most hostile ch99 notebooks also answer: their score is 6 of 10
 
 
-def model_solution():
-    """ch97: one letter and a saved MNIST model (accuracy 50% for full marks: any trained model)."""
-    cells = [
-        new_code_cell(
-            "### ITEM ch97.q1\n"
-            '{"title": "One letter", "parts": [{"kind": "choice", "name": "answer_q1", "options": "ABCD", "points": 1}]}'
-        ),
-        new_code_cell('answer_q1 = "A"'),
-        new_code_cell(
-            "### ITEM ch97.q2\n"
-            '{"title": "An MNIST model", "parts": [{"kind": "model", "file": "mnist_model.keras",'
-            ' "check": "mnist_dense", "settings": {"threshold": 0.5}, "points": 4}]}'
-        ),
-        new_code_cell("model.save('mnist_model.keras')"),
-    ]
-    nb = new_notebook(cells=cells)
-    nb.metadata["homl_grader"] = {"assignment": MODEL_ASSIGNMENT, "version": "1", "title": "Chapter 97"}
-    return nb
-
-
 REBER_ASSIGNMENT = "ch96"
 REBER_FILE = "reber_model.keras"
 
 
-def reber_solution():
-    """ch96: one letter and a saved Reber classifier (only a hostile model is handed in for it)."""
+def _letter_and_model(assignment: str, title: str, model_part: dict):
+    """A solution notebook: one letter (A) and a model file the notebook saves."""
+    def item(n: int, data: dict):
+        return new_code_cell(f"### ITEM {assignment}.q{n}\n{json.dumps(data)}")
+
     cells = [
-        new_code_cell(
-            "### ITEM ch96.q1\n"
-            '{"title": "One letter", "parts": [{"kind": "choice", "name": "answer_q1", "options": "ABCD", "points": 1}]}'
-        ),
+        item(1, {"title": "One letter", "parts": [{"kind": "choice", "name": "answer_q1", "options": "ABCD", "points": 1}]}),
         new_code_cell('answer_q1 = "A"'),
-        new_code_cell(
-            "### ITEM ch96.q2\n"
-            '{"title": "A Reber classifier", "parts": [{"kind": "model", "file": "reber_model.keras",'
-            ' "check": "reber_classifier", "points": 4}]}'
-        ),
-        new_code_cell("model.save('reber_model.keras')"),
+        item(2, {"title": title, "parts": [{"kind": "model", "points": 4, **model_part}]}),
+        new_code_cell(f"model.save({model_part['file']!r})"),
     ]
     nb = new_notebook(cells=cells)
-    nb.metadata["homl_grader"] = {"assignment": REBER_ASSIGNMENT, "version": "1", "title": "Chapter 96"}
+    nb.metadata["homl_grader"] = {"assignment": assignment, "version": "1", "title": f"Chapter {assignment[2:]}"}
     return nb
+
+
+def model_solution():
+    """ch97: one letter and a saved MNIST model (accuracy 50% for full marks: any trained model)."""
+    return _letter_and_model(MODEL_ASSIGNMENT, "An MNIST model",
+                             {"file": MODEL_FILE, "check": "mnist_dense", "settings": {"threshold": 0.5}})
+
+
+def reber_solution():
+    """ch96: one letter and a saved Reber classifier (only a hostile model is handed in for it)."""
+    return _letter_and_model(REBER_ASSIGNMENT, "A Reber classifier", {"file": REBER_FILE, "check": "reber_classifier"})
 
 
 @dataclass
