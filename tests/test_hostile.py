@@ -170,6 +170,7 @@ def hostile_class(tmp_path_factory, hostile_solutions, keras_models, grader_data
             proc.kill()
     stdout, stderr = proc.communicate()
     elapsed = time.monotonic() - started
+    print(f"\nhostile class: {elapsed:.0f} s, grader peak {peak:.0f} MB")  # for the record (pytest -s)
 
     reports = {}
     for path in ctx.out.glob("*/*.json"):
