@@ -16,7 +16,7 @@ import pytest
 
 from grader.judge import models
 from grader.judge.input_bounds import max_reber_steps, reber_steps_problem
-from grader.judge.probe_plan import ProbeResults
+from grader.run import probe as probe_io
 from grader.sandbox.cleanup import remove_tree
 from grader.sandbox.untrusted_files import (
     MAX_ARRAY_BYTES,
@@ -109,13 +109,14 @@ def test_results_json_is_checked_by_size_and_links_are_refused(tmp_path):
         check_results_json(tmp_path / "link.json")
 
 
-def test_probe_results_with_a_bomb_become_a_missing_reason(tmp_path):
+def test_probe_results_with_a_bomb_are_refused_before_loading(tmp_path):
     (tmp_path / "results-t.json").write_text(json.dumps({"signatures": {}, "calls": {}}))
     bomb(tmp_path / "arrays-t.npz", 0.25)
-    results = ProbeResults.read(tmp_path, None, "t")
-    assert results.missing_reason and "declares 256 MB, over the 64 MB limit" in results.missing_reason
+    with pytest.raises(UntrustedFile, match="declares 256 MB, over the 64 MB limit"):
+        probe_io.read_results(tmp_path, "t")
     (tmp_path / "arrays-t.npz").write_bytes(npz_bytes(c0_0=np.ones(2)))
-    assert ProbeResults.read(tmp_path, None, "t").missing_reason is None
+    raw, arrays = probe_io.read_results(tmp_path, "t")
+    assert raw["calls"] == {} and list(arrays) == ["c0_0"]
 
 
 def test_walk_files_is_iterative_bounded_and_follows_no_link(tmp_path):
