@@ -1,0 +1,60 @@
+"""The check a worker passes before it gets work, and the client's verdict on it.
+
+`worker_preflight()` runs on the worker (and on the client, for the reference values): can it
+sandbox, which grader version and MNIST copy does it have, can it read the submissions. The
+client compares each worker's answer with its own (`refusals`): a worker whose grader or MNIST
+differs would grade differently, so it gets no work.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from typing import Any
+
+import grader
+
+
+def sandbox_problem(isolation: str) -> str | None:
+    """None when this machine can run notebooks with `isolation`, else why not."""
+    if isolation != "bubblewrap":
+        return None
+    from grader.sandbox import bwrap  # the local run's own check
+
+    return bwrap.available()
+
+
+def worker_preflight(isolation: str = "bubblewrap", submissions: str | None = None) -> dict[str, Any]:
+    """What this process can do and has: plain data, sent back to the client."""
+    from grader.data import mnist
+
+    problems = []
+    if why := sandbox_problem(isolation):
+        problems.append(why)
+    try:
+        mnist_sha256 = mnist.active().sha256
+    except Exception as exc:  # MnistError, or a broken data folder
+        mnist_sha256 = ""
+        problems.append(f"no usable MNIST copy: {exc}")
+    if submissions is not None and not os.access(submissions, os.R_OK | os.X_OK):
+        problems.append(f"cannot read the submissions at {submissions} (is it on a shared filesystem?)")
+    return {
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+        "grader_version": grader.__version__,
+        "mnist_sha256": mnist_sha256,
+        "problems": problems,
+    }
+
+
+def refusals(own: dict[str, Any], worker: dict[str, Any]) -> list[str]:
+    """Why a worker must get no work (empty: it may grade). `own` is the client's preflight."""
+    reasons = list(worker.get("problems", []))
+    if worker.get("grader_version") != own["grader_version"]:
+        reasons.append(f"grader {worker.get('grader_version')} there, {own['grader_version']} here")
+    if worker.get("mnist_sha256") and worker["mnist_sha256"] != own["mnist_sha256"]:
+        reasons.append(
+            f"MNIST copy {worker['mnist_sha256'][:12]}... there, {own['mnist_sha256'][:12]}... here "
+            "(run `grade data status` on both)"
+        )
+    return reasons
