@@ -57,11 +57,20 @@ def judge(files: dict[str, bytes]) -> dict:
     }
 
 
+def _in_worker() -> bool:
+    """True in a Dask worker process (spawned), False in the test's own process."""
+    import multiprocessing
+
+    return multiprocessing.parent_process() is not None
+
+
 def refuse_first_preflight(flag_dir: str) -> dict:
     """The real preflight, except that the first worker to run it (a file, O_EXCL) fails it."""
     from grader.cluster.preflight import worker_preflight
 
     result = worker_preflight(isolation="none")
+    if not _in_worker():
+        return result  # the client's own preflight
     try:
         fd = os.open(os.path.join(flag_dir, "refused"), os.O_CREAT | os.O_EXCL | os.O_WRONLY)
     except FileExistsError:
@@ -76,6 +85,6 @@ def other_version_preflight() -> dict:
     from grader.cluster.preflight import worker_preflight
 
     result = worker_preflight(isolation="none")
-    if os.environ.get("HOML_TEST_WORKER"):  # only on workers: the client keeps its own version
+    if _in_worker():  # the client keeps its own version
         result["grader_version"] = "0.0.0-other"
     return result
