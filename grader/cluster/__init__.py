@@ -11,6 +11,8 @@ hidden labels never reach a worker.
     executor.py    running jobs: a local thread pool, or a Dask cluster (retries, Ctrl-C)
     dask_cluster.py  starting or joining the Dask cluster an address names
     plugin.py      the Dask worker plugin: preflight, thread pinning, the `grader` resource
+    threads.py     TensorFlow/BLAS threads per worker process
+    run.py         run_jobs(): the one call for the `grade` command
     progress.py    done / running / failed / time left
     canonical.py   a report's canonical JSON, for comparing runs (no times, no durations)
 """

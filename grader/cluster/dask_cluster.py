@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from grader.cluster.address import ClusterAddress
-from grader.cluster.plugin import thread_env
+from grader.cluster.threads import THREAD_VARS, thread_env
 
 ALLOWED_FAILURES = 2  # retries of a job whose worker died while running it
 # the same settings as environment variables, for worker processes started elsewhere (Slurm jobs)
@@ -51,6 +51,7 @@ class SlurmSettings:
     account: str | None = None
     job_extra: list[str] = field(default_factory=list)  # more #SBATCH lines, e.g. "--qos=short"
     python: str | None = None  # the Python with homl-grader on the nodes [default: this one]
+    log_directory: str | None = None  # the jobs' output files [default: the current folder]
 
 
 @dataclass
@@ -98,6 +99,7 @@ def _slurm(settings: SlurmSettings, threads: int | None) -> tuple[object, int, i
         job_extra_directives=list(settings.job_extra),
         job_script_prologue=prologue,
         python=settings.python,
+        log_directory=settings.log_directory,
         scheduler_options={"allowed_failures": ALLOWED_FAILURES, "dashboard_address": ":0"},
         silence_logs=logging.ERROR,
     )
@@ -114,6 +116,9 @@ def open_cluster(address: ClusterAddress, *, threads: int | None = None, slurm: 
         from distributed import Client
     except ImportError:
         raise ClusterError('--cluster needs Dask: pip install "homl-grader[dask]"') from None
+    # Dask's nanny sets OMP_NUM_THREADS & co. in this process before spawning workers
+    # (distributed.nanny.pre-spawn-environ): put this process's own values back afterwards
+    saved_env = {name: os.environ.get(name) for name in THREAD_VARS}
     with dask.config.set({"distributed.worker.daemon": False, **SCHEDULER_CONFIG}):
         cluster = None
         try:
@@ -143,3 +148,8 @@ def open_cluster(address: ClusterAddress, *, threads: int | None = None, slurm: 
         finally:
             if cluster is not None:
                 cluster.close()
+            for name, value in saved_env.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value

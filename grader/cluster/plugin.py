@@ -16,20 +16,9 @@ from typing import Any
 from distributed import WorkerPlugin
 
 from grader.cluster.preflight import refusals
+from grader.cluster.threads import thread_env
 
 RESOURCE = "grader"  # one per worker process: a job takes it for its whole run
-THREAD_VARS = (
-    "OMP_NUM_THREADS",
-    "OPENBLAS_NUM_THREADS",
-    "MKL_NUM_THREADS",
-    "TF_NUM_INTRAOP_THREADS",
-    "TF_NUM_INTEROP_THREADS",
-)
-
-
-def thread_env(threads: int) -> dict[str, str]:
-    """Environment that keeps TensorFlow and BLAS in a process to `threads` threads."""
-    return {name: str(threads) for name in THREAD_VARS}
 
 
 class GraderWorkerPlugin(WorkerPlugin):
