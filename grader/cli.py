@@ -37,24 +37,37 @@ def main() -> None:
     """
 
 
-def _parse_thresholds(values: tuple[str, ...]) -> dict[str, float]:
-    thresholds = {}
-    for value in values:
+def _check_settings(thresholds: tuple[str, ...], alpha: float | None) -> dict[str, dict[str, float]]:
+    """--threshold CHECK=ACC and --alpha as check settings (they win over the solution notebook's)."""
+    from grader.settings import checks_with
+
+    settings: dict[str, dict[str, float]] = {}
+    with_threshold = checks_with("threshold")
+    for value in thresholds:
         check, sep, number = value.partition("=")
         try:
-            thresholds[check] = float(number)
-            if not sep or not 0 < thresholds[check] <= 1:
+            accuracy = float(number)
+            if not sep or not 0 < accuracy <= 1:
                 raise ValueError
         except ValueError:
-            raise click.BadParameter(f"{value!r}: use CHECK=ACCURACY, e.g. mnist_dense=0.97") from None
-    return thresholds
+            raise click.BadParameter(f"{value!r}: use CHECK=ACCURACY, e.g. mnist_dense=0.97", param_hint="--threshold") from None
+        if check not in with_threshold:
+            raise click.BadParameter(f"{check!r} has no threshold; checks with one: {', '.join(with_threshold)}", param_hint="--threshold")
+        settings.setdefault(check, {})["threshold"] = accuracy
+    if alpha is not None:
+        if not 0 < alpha < 1:
+            raise click.BadParameter(f"{alpha}: a significance level is between 0 and 1", param_hint="--alpha")
+        for check in checks_with("alpha"):
+            settings.setdefault(check, {})["alpha"] = alpha
+    return settings
 
 
 @main.command("submissions")
 @click.argument("submissions", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Report folder.  [default: grade-reports/ beside SUBMISSIONS]")
-@click.option("-j", "--jobs", type=click.IntRange(1, 64), default=None, help="Submissions graded at once.  [default: number of cores]")
-@click.option("--seed", type=int, default=None, help="Seed for the grader's inputs.  [default: new each run]")
+@click.option("-j", "--jobs", type=click.IntRange(1, 64), default=None, help="Submissions run at once.  [default: number of cores]")
+@click.option("--seed", type=int, default=None, help="Seed for the grader's inputs.  [default: the report folder's, else new]")
+@click.option("--rerun", is_flag=True, help="Run every notebook again, even those with a stored run record.")
 @click.option("--sandbox", type=click.Choice(["bubblewrap", "none"]), default="bubblewrap", show_default=True, help="'none' runs student code unsandboxed: only for trusted notebooks.")
 @click.option("--solutions", type=click.Path(exists=True, file_okay=False, path_type=Path), help="Folder of solution notebooks (the answer keys).  [default: ./solutions]")
 @click.option("--cell-timeout", type=float, default=DEFAULTS.cell_timeout, show_default=True, help="Seconds per cell before it is interrupted.")
@@ -62,10 +75,16 @@ def _parse_thresholds(values: tuple[str, ...]) -> dict[str, float]:
 @click.option("--memory-mb", type=int, default=DEFAULTS.memory_mb, show_default=True, help="Memory per notebook sandbox.")
 @click.option("--max-processes", type=int, default=DEFAULTS.max_processes, show_default=True, help="Processes and threads per sandbox.")
 @click.option("--threads", type=click.IntRange(1, 64), default=None, help="CPU threads per notebook (TensorFlow, BLAS).  [default: cores / jobs]")
-@click.option("--threshold", "thresholds", multiple=True, metavar="CHECK=ACC", help="Accuracy for full marks, e.g. mnist_dense=0.97 (checks: mnist_dense, mnist_rnn).")
-@click.option("--alpha", type=float, default=0.001, show_default=True, help="Significance level of the Reber model's test against chance.")
-def grade_submissions(submissions, out, jobs, seed, sandbox, solutions, cell_timeout, notebook_timeout, memory_mb, max_processes, threads, thresholds, alpha):
-    """Grade every SUBMISSIONS/<student>/ notebook and write reports."""
+@click.option("--threshold", "thresholds", multiple=True, metavar="CHECK=ACC", help="Accuracy for full marks, e.g. mnist_dense=0.97 (checks: mnist_dense, mnist_rnn); wins over the solution's.")
+@click.option("--alpha", type=float, default=None, help="Significance level of the Reber model's test against chance; wins over the solution's.  [default: 0.001]")
+@click.pass_context
+def grade_submissions(ctx, submissions, out, jobs, seed, rerun, sandbox, solutions, cell_timeout, notebook_timeout, memory_mb, max_processes, threads, thresholds, alpha):
+    """Grade every SUBMISSIONS/<student>/ notebook and write reports.
+
+    Notebooks with a stored run record (same file, same run plan) are not run again: their
+    records are judged again with the current keys and settings, and who moved is written to
+    regrade-<time>.md.
+    """
     from grader.pipeline.run_class import OutputBusy, grade_class
     from grader.pipeline.setup import run_settings
     from grader.sandbox import bwrap
@@ -90,8 +109,13 @@ def grade_submissions(submissions, out, jobs, seed, sandbox, solutions, cell_tim
         max_processes=max_processes,
         threads=threads,
     )
+    sources = {
+        name: "command line" if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE else "built-in default"
+        for name in ("cell_timeout", "notebook_timeout", "memory_mb", "max_processes", "threads")
+    }
+    check_settings = _check_settings(thresholds, alpha)
     try:
-        settings = run_settings(solutions, limits, sandboxed, seed, _parse_thresholds(thresholds), alpha)
+        settings = run_settings(solutions, limits, sandboxed, seed, check_settings, sources, rerun)
     except (FileNotFoundError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
     progress = ClassProgress(sys.stderr.isatty())
@@ -104,6 +128,31 @@ def grade_submissions(submissions, out, jobs, seed, sandbox, solutions, cell_tim
     print_class_summary(run, out, time.monotonic() - started)
     if run.interrupted:
         sys.exit(130)
+
+
+@main.command("override")
+@click.argument("student")
+@click.argument("item")
+@click.argument("score", type=float, required=False)
+@click.option("--comment", default="", help="Why; shown in the student's report.")
+@click.option("--remove", is_flag=True, help="Remove the override: the grader's score counts again.")
+@click.option("--reports", type=click.Path(exists=True, file_okay=False, path_type=Path), default=Path("grade-reports"), show_default=True, help="The report folder of the class.")
+@click.option("--solutions", type=click.Path(exists=True, file_okay=False, path_type=Path), help="Folder of solution notebooks.  [default: ./solutions]")
+def override(student, item, score, comment, remove, reports, solutions):
+    """Set STUDENT's score for ITEM (e.g. ch10.q5) to SCORE, or --remove it.
+
+    The override survives regrades until removed; the report shows it with the comment and the
+    grader's own score. The student's reports are rewritten at once.
+    """
+    from grader.pipeline.overrides import apply_override
+
+    if (score is None) != remove:
+        raise click.UsageError("give a SCORE, or --remove")
+    try:
+        line = apply_override(reports, student, item, score, comment, solutions)
+    except (FileNotFoundError, ValueError, KeyError) as exc:
+        raise click.ClickException(str(exc).strip("'\"")) from None
+    click.echo(line)
 
 
 @main.command("assign")

@@ -30,10 +30,15 @@ class ItemResult:
     id: str  # "ch10.q1"
     title: str
     parts: list[PartResult]
+    override: dict[str, Any] | None = None  # an instructor's score: {"score", "comment", "auto_score"}
+
+    @property
+    def auto_score(self) -> float:
+        return round(sum(p.score for p in self.parts), 2)
 
     @property
     def score(self) -> float:
-        return round(sum(p.score for p in self.parts), 2)
+        return self.override["score"] if self.override else self.auto_score
 
     @property
     def max_score(self) -> float:
@@ -79,6 +84,10 @@ class Report:
     data: dict[str, str] = field(default_factory=dict)  # e.g. {"mnist": "<sha256> (bundled)"}
     problems: list[str] = field(default_factory=list)  # notebook-level: timeouts, dead kernel...
     duration_s: float = 0.0
+    status: Literal["graded", "not graded"] = "graded"  # not graded: no score (unreadable, grader failure)
+    settings: list[dict[str, Any]] = field(default_factory=list)  # {"name", "value", "source"} used
+    key_version: str = ""  # digest of the answer keys and points this verdict was made with
+    run: str = ""  # the run record judged (grader/run/record.py)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -94,5 +103,5 @@ class Report:
         items = []
         for raw in data.pop("items"):
             parts = [PartResult(**p) for p in raw["parts"]]
-            items.append(ItemResult(raw["id"], raw["title"], parts))
+            items.append(ItemResult(raw["id"], raw["title"], parts, raw.get("override")))
         return cls(items=items, **data)

@@ -41,7 +41,7 @@ class ClassProgress:
 
     def start(self, total: int, reused: int) -> None:
         if reused:
-            self._say(f"{reused} of {total} submissions already graded (reports kept); grading the rest")
+            self._say(f"{reused} of {total} submissions have a stored run record (judged again, not run); running the rest")
         if self.progress:
             self.task = self.progress.add_task("grading", total=total, completed=reused)
         else:
@@ -79,9 +79,14 @@ def print_class_summary(run, out: Path, elapsed: float) -> None:
             out_console.print(f"{report.student}/{report.assignment}: {problem}", markup=False, highlight=False)
     state = "interrupted" if run.interrupted else "done"
     out_console.print(
-        f"{state}: {len(run.graded)} graded now, {len(run.reused)} kept from before, "
-        f"{run.total} submissions in {elapsed:.0f}s. Reports: {out}/ (summary.md, gradebook.csv, <student>/<assignment>.html)"
+        f"{state}: {run.total} submissions in {elapsed:.0f}s: {len(run.graded)} run, {len(run.rejudged)} judged again "
+        f"from their run records, {len(run.reused)} unchanged. Reports: {out}/ (summary.md, gradebook.csv, "
+        "<student>/<assignment>.html)"
     )
+    for line in run.moved:
+        out_console.print(f"moved: {line}", markup=False, highlight=False)
+    if run.regrade_log:
+        out_console.print(f"Regrade log: {run.regrade_log}", markup=False, highlight=False)
     if run.interrupted:
         out_console.print(
             f"Finished in this run: {_names(run.graded)}. Not graded yet: {_names(run.unfinished)}; "

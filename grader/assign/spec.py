@@ -132,6 +132,13 @@ def _part(item_id: str, raw: dict) -> Part:
     missing = [k for k in needs if getattr(part, k) is None]
     if missing:
         raise SpecError(f"{item_id}: a {kind} part needs {', '.join(missing)}")
+    if not isinstance(part.settings, dict):
+        raise SpecError(f"{item_id}: settings must be a dict")
+    from grader.checks import problem_with  # the registry's checks import Part from here
+
+    problem = problem_with(part)
+    if problem:
+        raise SpecError(f"{item_id}: {problem}")
     return part
 
 

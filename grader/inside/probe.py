@@ -80,15 +80,15 @@ def _convert(value, kind, call_id, k, arrays_out, out_dir):
 
 def _signature(namespace, name):
     if name not in namespace:
-        return {"error": f"{name} is not defined"}
+        return {"defined": False}
     obj = namespace[name]
     if not callable(obj):
-        return {"error": f"{name} is a {type(obj).__name__}, not a function"}
+        return {"defined": True, "callable": False, "type": type(obj).__name__}
     try:
         params = list(_signature_of(obj).parameters)
     except (TypeError, ValueError):
         params = None
-    return {"params": params}
+    return {"defined": True, "callable": True, "params": params}
 
 
 def _write_new(path, data: bytes) -> None:
@@ -117,7 +117,7 @@ def run(namespace, plan_path, token=""):
             results["calls"][call["id"]] = entry
             function = namespace.get(call["function"])
             if not callable(function):
-                entry.update(ok=False, error=f"{call['function']} is not defined")
+                entry.update(ok=False, error=f"{call['function']} is not defined", exception="NameError")
                 continue
             for k in range(call.get("repeat", 1)):
                 signal.alarm(timeout)
@@ -126,12 +126,13 @@ def run(namespace, plan_path, token=""):
                     value = function(*args)
                     entry["values"].append(_convert(value, call["as"], call["id"], k, arrays_out, out_dir))
                 except _CallTimeout:
-                    entry.update(ok=False, error=f"did not return within {timeout} s")
+                    entry.update(ok=False, error=f"did not return within {timeout} s", exception="timeout")
                     break
                 except BaseException as exc:  # the student's exception, reported to them
                     last = traceback.extract_tb(exc.__traceback__)[-1:]
                     where = f" (line {last[0].lineno})" if last else ""
-                    entry.update(ok=False, error=f"{type(exc).__name__}: {str(exc)[:300]}{where}")
+                    entry.update(ok=False, error=f"{type(exc).__name__}: {str(exc)[:300]}{where}",
+                                 exception=type(exc).__name__)
                     break
                 finally:
                     signal.alarm(0)

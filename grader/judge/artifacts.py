@@ -50,14 +50,15 @@ def _steps(entry: dict, tags) -> list[int] | None:
     return None
 
 
-def judge_checkpoint(files: list[Path], loads: dict[Path, str | None]) -> tuple[bool, str]:
-    if not files:
+def judge_checkpoint(checkpoints: list[dict]) -> tuple[bool, str]:
+    """`checkpoints`: {"path": relative to the work folder, "error": None when it loads}, newest last."""
+    if not checkpoints:
         return False, "no checkpoint under checkpoints/ (save one with keras.callbacks.ModelCheckpoint)"
-    for path in files:
-        if loads.get(path) is None:
-            return True, f"checkpoint {path.relative_to(path.parents[1])} loads"
-    path, error = next(iter(loads.items()))
-    return False, f"checkpoint {path.name} does not load: {error}"
+    for entry in checkpoints:
+        if entry.get("error") is None:
+            return True, f"checkpoint {Path(entry['path']).relative_to('checkpoints')} loads"
+    first = checkpoints[0]
+    return False, f"checkpoint {Path(first['path']).name} does not load: {first['error']}"
 
 
 def judge_events(events: list[dict]) -> tuple[bool, str]:

@@ -1,35 +1,20 @@
-"""Checks of saved models and of models returned by builder functions.
+"""Verdicts on models from their description and predictions (pure: no TensorFlow here).
 
 The evaluator (a sandbox that runs no student code) describes each model and predicts on the
-inputs sent here; the labels never leave this process, and accuracy is computed here.
+inputs the run plan names; the labels never leave the grader, and accuracy is computed here.
 """
 
 from __future__ import annotations
 
-import random
-from dataclasses import dataclass
-from typing import Callable
-
 import numpy as np
 
-from grader.assign.spec import Part
 from grader.data import reber
 from grader.judge import reber_verdicts
 from grader.judge.verdict import Verdict
-from grader.sandbox.evaluator import Evaluation
 
 RECURRENT = {"SimpleRNN", "GRU", "LSTM", "RNN"}
 CONV_PREFIX = ("Conv", "SeparableConv", "DepthwiseConv")
-
-
-@dataclass
-class Context:
-    """What a model check needs besides the model: hidden labels, seeds, settings."""
-
-    mnist_labels: np.ndarray | None = None
-    rng: np.random.Generator | None = None
-    alpha: float = 0.001
-    thresholds: dict[str, float] | None = None  # part check -> accuracy threshold override
+MAX_REBER_STEPS = 1000  # an honest string is longer than 200 letters with probability ~1e-27
 
 
 def _shape(shape) -> str:
@@ -85,8 +70,8 @@ def shape_problem(check: str, description: dict) -> str | None:
     return None
 
 
-def _mnist_verdict(part: Part, evaluation: Evaluation, ctx: Context, recurrent: bool) -> Verdict:
-    description = evaluation.description
+def mnist_verdict(description: dict, predictions, labels: np.ndarray, threshold: float, recurrent: bool) -> Verdict:
+    """Accuracy on the hidden test digits against `threshold`, after the task's layer rules."""
     problem = _mnist_problem(description)
     if problem:
         return Verdict(0.0, problem)
@@ -102,10 +87,7 @@ def _mnist_verdict(part: Part, evaluation: Evaluation, ctx: Context, recurrent: 
         banned = conv + rnn
         if banned:
             return Verdict(0.0, f"the model has a {banned[0]} layer; this task asks for dense layers only.")
-    threshold = (ctx.thresholds or {}).get(part.check, part.settings.get("threshold", 0.98))
     floor = threshold - (0.15 if recurrent else 0.08)  # no marks this far below the threshold
-    predictions = evaluation.predictions
-    labels = ctx.mnist_labels
     if predictions is None or predictions.shape != (len(labels), 10) or not np.all(np.isfinite(predictions)):
         shape = None if predictions is None else predictions.shape
         return Verdict(0.0, f"the model's predictions on the test set are unusable (shape {shape}, or not finite).")
@@ -122,61 +104,27 @@ def _mnist_verdict(part: Part, evaluation: Evaluation, ctx: Context, recurrent: 
     )
 
 
-def request_mnist(part: Part, ctx: Context):
-    return "mnist_test"
-
-
-def judge_mnist_dense(part, evaluation, ctx, request) -> Verdict:
-    return _mnist_verdict(part, evaluation, ctx, recurrent=False)
-
-
-def judge_mnist_rnn(part, evaluation, ctx, request) -> Verdict:
-    return _mnist_verdict(part, evaluation, ctx, recurrent=True)
-
-
-class ReberRequest:
-    """Fresh strings from a seed the student cannot know, one-hot encoded and zero-padded."""
-
-    def __init__(self, seed: int, n_each: int = 2000):
-        self.strings, self.labels = reber.evaluation_set(seed, n_each=n_each)
-        self.n_steps = max(len(s) for s in self.strings)
-        self.inputs = reber.one_hot_batch(self.strings, self.n_steps)
-
-
-def request_reber(part: Part, ctx: Context):
-    return ReberRequest(int(ctx.rng.integers(2**31)))
-
-
-def judge_reber(part, evaluation, ctx: Context, request: ReberRequest) -> Verdict:
-    problem = _reber_problem(evaluation.description)
+def reber_verdict(description: dict, predictions, labels: np.ndarray, alpha: float) -> Verdict:
+    problem = _reber_problem(description)
     if problem:
         return Verdict(0.0, problem)
-    alpha = part.settings.get("alpha", ctx.alpha)
-    return reber_verdicts.judge_classifier(evaluation.predictions, request.labels, alpha=alpha)
+    return reber_verdicts.judge_classifier(predictions, labels, alpha=alpha)
 
 
-def reber_inputs_for(description: dict, request: ReberRequest) -> tuple[np.ndarray, np.ndarray]:
-    """Inputs padded to the model's fixed length T, when it has one (longer strings dropped)."""
+def reber_inputs_for(description: dict, strings: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(one-hot inputs, indices of the strings kept): padded to the model's fixed length T when it
+    has one (longer strings dropped), else to the longest string."""
     steps = description["inputs"][0][1] if description and description["inputs"] else None
-    if steps is None or steps == request.n_steps:
-        return request.inputs, request.labels
-    keep = [i for i, s in enumerate(request.strings) if len(s) <= steps]
-    strings = [request.strings[i] for i in keep]
-    return reber.one_hot_batch(strings, steps), request.labels[keep]
+    if steps is not None and steps > MAX_REBER_STEPS:  # inputs are built here, in the grader's memory
+        raise ValueError(f"the model declares {steps:,} time steps; strings of this grammar need under {MAX_REBER_STEPS}")
+    longest = max(len(s) for s in strings)
+    if steps is None or steps == longest:
+        return reber.one_hot_batch(strings, longest), np.arange(len(strings))
+    keep = np.array([i for i, s in enumerate(strings) if len(s) <= steps], dtype=np.int64)
+    return reber.one_hot_batch([strings[i] for i in keep], steps), keep
 
 
 # --- builders: compared layer by layer with the grader's own build -------------------------------
-
-def builder_args(check: str, rng: np.random.Generator) -> list[int]:
-    """Input sizes the grader passes to a builder (they change every run)."""
-    if check == "stacked_rnn":
-        return []
-    if check == "bidirectional_lstm":
-        return [int(rng.integers(500, 2000)), int(rng.integers(50, 200))]
-    if check == "conv_gru":
-        return [int(rng.integers(100, 300)), int(rng.integers(1, 6))]
-    return [int(rng.integers(20, 60)), int(rng.integers(1, 6))]
-
 
 def _layer_line(layer: dict) -> str:
     kind = layer["class"] + (f"({layer['wraps']})" if layer.get("wraps") else "")
@@ -212,13 +160,3 @@ def compare_models(student: dict, reference: dict) -> Verdict:
             if key in b and a.get(key) != b[key]:
                 return Verdict(0.5, f"layer {i + 1} ({a['class']}) has {key}={a.get(key)!r}, expected {b[key]!r}.")
     return Verdict(1.0, "every layer matches: " + "; ".join(_layer_line(l) for l in mine) + ".")
-
-
-ModelRequest = Callable[[Part, Context], object]
-ModelJudge = Callable[[Part, Evaluation, Context, object], Verdict]
-
-MODEL_CHECKS: dict[str, tuple[ModelRequest, ModelJudge]] = {
-    "mnist_dense": (request_mnist, judge_mnist_dense),
-    "mnist_rnn": (request_mnist, judge_mnist_rnn),
-    "reber_classifier": (request_reber, judge_reber),
-}

@@ -1,18 +1,19 @@
-"""Judging answers read statically: single choice, several choices, shapes."""
+"""Judging answers read statically (a `Found`, see grader/notebook/answers.py): single choice,
+several choices, shapes."""
 
 from __future__ import annotations
 
 from grader.assign.spec import Part
 from grader.judge.verdict import Verdict
-from grader.notebook.answers import find_assignment, read_choice, read_choices, read_shapes
+from grader.notebook.answers import Found, read_choice, read_choices, read_shapes
 
 
 def _with_note(message: str, note: str | None) -> str:
     return f"{message} ({note})" if note else message
 
 
-def judge_choice(part: Part, nb) -> Verdict:
-    reading = read_choice(find_assignment(nb, part.name), part.options)
+def judge_choice(part: Part, found: Found) -> Verdict:
+    reading = read_choice(found, part.options)
     if not reading.ok:
         return Verdict(0.0, _with_note(reading.problem, reading.note))
     if reading.value == part.key:
@@ -20,9 +21,9 @@ def judge_choice(part: Part, nb) -> Verdict:
     return Verdict(0.0, _with_note(f"{reading.value} is not correct.", reading.note))
 
 
-def judge_choices(part: Part, nb) -> Verdict:
+def judge_choices(part: Part, found: Found) -> Verdict:
     """Marks = (right letters chosen − wrong letters chosen) / right letters, at least 0."""
-    reading = read_choices(find_assignment(nb, part.name), part.options)
+    reading = read_choices(found, part.options)
     if not reading.ok:
         return Verdict(0.0, _with_note(reading.problem, reading.note))
     key = set(part.key)
@@ -47,10 +48,10 @@ def _show(shape) -> str:
     return "(" + ", ".join(dims) + (",)" if len(shape) == 1 else ")")
 
 
-def judge_shapes(part: Part, nb) -> Verdict:
+def judge_shapes(part: Part, found: Found) -> Verdict:
     """Partial credit per entry; expected and given shapes side by side for the wrong ones."""
     keys = list(part.key)
-    reading = read_shapes(find_assignment(nb, part.name), keys)
+    reading = read_shapes(found, keys)
     if reading.value is None:
         return Verdict(0.0, _with_note(reading.problem, reading.note))
     right, wrong = [], []
@@ -70,7 +71,3 @@ def judge_shapes(part: Part, nb) -> Verdict:
 
 
 JUDGES = {"choice": judge_choice, "choices": judge_choices, "shapes": judge_shapes}
-
-
-def judge_static(part: Part, nb) -> Verdict:
-    return JUDGES[part.kind](part, nb)

@@ -1,35 +1,44 @@
-"""Grading a whole class: submissions in parallel, each report written as soon as it is done.
+"""Grading a whole class: run what has no run record yet, judge every record, write the views.
 
-Resuming: a submission whose report exists for the same notebook (same sha256) is not graded
-again, so a run killed midway and started again finishes only the rest. Two runs on one output
-folder at once are refused (a lock file), never mixed.
+A submission is run in its sandbox only when no run record exists for its notebook (sha256) and
+its run plan (digest): otherwise its stored record is judged again, which starts no kernel. Every
+run record and verdict is committed to the gradebook (SQLite) as soon as it exists, so a run
+killed midway and started again finishes only the rest. Two runs on one output folder at once
+are refused (a lock file), never mixed.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import fcntl
+import hashlib
+import json
 import os
+import random
 import threading
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from grader.assign.spec import Assignment
+from grader.checks import JudgeContext
+from grader.gradebook import GRADEBOOK_NAME, Gradebook
+from grader.gradebook.regrade import reasons, write_regrade_log
+from grader.judge.run import judge_run, judging_version, key_version, part_keys, settings_used
+from grader.notebook.load import NotebookProblem, read_notebook
 from grader.notebook.match import find_submissions
-from grader.pipeline.grade_submission import Interrupted, Worker
+from grader.pipeline.references import ReferenceBuilds
 from grader.pipeline.settings import RunSettings
-from grader.records import Report, Submission
-from grader.report import (
-    finished_reports,
-    read_report_json,
-    report_paths,
-    write_gradebook,
-    write_report_html,
-    write_report_json,
-    write_summary,
-)
+from grader.records import ItemResult, PartResult, Report, Submission
+from grader.report import report_paths, write_gradebook, write_report_html, write_report_json, write_summary
+from grader.run.plan import RunPlan, make_plan
+from grader.run.record import FORMAT, RunRecord, record_name
+from grader.run.stage import Interrupted, RunEnvironment, Runner
 
 LOCK_NAME = ".grade.lock"
+RUNS = "runs"
 
 
 class OutputBusy(RuntimeError):
@@ -38,11 +47,15 @@ class OutputBusy(RuntimeError):
 
 @dataclass
 class ClassRun:
-    graded: list[Report] = field(default_factory=list)  # graded in this run
-    reused: list[Submission] = field(default_factory=list)  # finished in an earlier run
+    graded: list[Report] = field(default_factory=list)  # run (in a sandbox) in this run
+    rejudged: list[Report] = field(default_factory=list)  # judged again from a stored run record
+    reused: list[Submission] = field(default_factory=list)  # stored run record, verdict unchanged
     ungraded: list[tuple[str, str]] = field(default_factory=list)  # (student, reason)
     unfinished: list[Submission] = field(default_factory=list)  # left for the next run (interrupted)
-    reports: list[Report] = field(default_factory=list)  # every finished report in the folder
+    reports: list[Report] = field(default_factory=list)  # every current report of the class
+    moved: list[str] = field(default_factory=list)  # "ben ch10: 69.3 -> 74.3 (ch10.q2 key C -> B)"
+    regrade_log: Path | None = None
+    seed: int = 0
     interrupted: bool = False
     total: int = 0
 
@@ -64,12 +77,169 @@ class _Lock:
         self.file.close()
 
 
-def _already_graded(out: Path, submission: Submission) -> bool:
-    json_path, _ = report_paths(out, submission.student, submission.assignment)
-    try:
-        return read_report_json(json_path).submission_sha256 == submission.sha256
-    except Exception:
-        return False
+MAX_MATCHING_NOTES = 5
+
+
+def matching_problems(note: str) -> list[str]:
+    """What finding the notebook left to say (other notebooks ignored, files passed over)."""
+    said = [n for n in note.split("; ") if n and not n.startswith("matched to ")]
+    sentences = [n + ("" if n.endswith(".") else ".") for n in said[:MAX_MATCHING_NOTES]]
+    if len(said) > MAX_MATCHING_NOTES:
+        sentences.append(f"{len(said) - MAX_MATCHING_NOTES} more notes on the folder's files not shown.")
+    return sentences
+
+
+def unreadable_record(submission: Submission, problem: str, environment: dict) -> RunRecord:
+    """The record of a notebook that could not be read: nothing ran, every part is not graded."""
+    return RunRecord({
+        "format": FORMAT,
+        "plan_digest": hashlib.sha256(f"unreadable/{problem}".encode("utf-8", "replace")).hexdigest(),
+        "plan": {"mode": "grade", "parts": {}, "rerun_cell": None, "environment": environment},
+        "submission": {"student": submission.student, "assignment": submission.assignment,
+                       "sha256": submission.sha256, "file": Path(submission.path).name},
+        "unreadable": problem,
+        "static": {}, "notes": [], "execution": None, "probe": {}, "models": {}, "training": None,
+        "duration_s": 0.0,
+    })
+
+
+def failed_report(submission: Submission, spec: Assignment, settings: RunSettings, seed: int, cause: str) -> Report:
+    """A submission the grader itself failed on: "not graded", no score, graded again next run."""
+    items = [
+        ItemResult(item.id, item.title, [
+            PartResult(p.label, 0.0, p.points, "error", "not graded: the grader failed on this notebook.")
+            for p in item.parts
+        ])
+        for item in spec.items
+    ]
+    return Report(
+        student=submission.student, assignment=spec.id, score=0.0, max_score=spec.max_score, items=items,
+        submission_sha256=submission.sha256, grader_version=__import__("grader").__version__,
+        graded_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), seed=seed,
+        sandbox="bubblewrap" if settings.sandboxed else "none", data=dict(settings.data_note),
+        problems=[f"The grader failed on this notebook ({cause}); tell your instructor."],
+        status="not graded",
+    )
+
+
+class ClassGrader:
+    """One class run: plans, runs, judges and writes views for one report folder."""
+
+    def __init__(self, root: Path, out: Path, settings: RunSettings, store: Gradebook):
+        self.root, self.out, self.settings, self.store = root, out, settings, store
+        self.runs = out / RUNS
+        self.seed = self._seed()
+        self.references = ReferenceBuilds(store, settings.limits, settings.sandboxed)
+        self.context = JudgeContext(mnist_labels=settings.test_labels, reference=self.references)
+        self.judging = judging_version()
+        self.moved: list[str] = []
+        self.lock = threading.Lock()
+        self.isolation = "bubblewrap" if settings.sandboxed else "none"
+        self._spec_facts: dict[str, tuple[str, list[dict]]] = {}
+        store.put("last_run", {
+            "submissions": str(Path(root).resolve()),
+            "solutions": str(settings.solutions) if settings.solutions else None,
+            "check_settings": settings.check_settings,
+            "limits": dataclasses.asdict(settings.limits),
+            "limit_sources": settings.limit_sources,
+            "sandboxed": settings.sandboxed,
+        })
+        for spec in settings.specs.values():
+            version = key_version(spec)
+            store.remember_keys(version, spec.id, part_keys(spec))
+            self._spec_facts[spec.id] = (version, settings_used(spec, settings.check_settings))
+
+    def _seed(self) -> int:
+        """--seed, else the folder's seed (so a rerun keeps every input), else a new one."""
+        stored = self.store.get("seed")
+        if self.settings.seed is not None:
+            seed, self.seed_source = self.settings.seed, "command line"
+        elif stored is not None:
+            seed, self.seed_source = stored, "report folder (first run)"
+        else:
+            seed, self.seed_source = random.SystemRandom().randrange(2**31), "new"
+        self.store.put("seed", seed)
+        return seed
+
+    def run_settings(self) -> list[dict]:
+        used = [{"name": "seed", "value": self.seed, "source": self.seed_source}]
+        limits = self.settings.limits
+        for name in ("cell_timeout", "notebook_timeout", "memory_mb", "max_processes", "threads"):
+            used.append({"name": name, "value": getattr(limits, name),
+                         "source": self.settings.limit_sources.get(name, "built-in default")})
+        return used
+
+    # --- planning ----------------------------------------------------------------------------------
+
+    def plan(self, submission: Submission):
+        """(notebook or None, plan or None, record name, stored record path or None)."""
+        spec = self.settings.specs[submission.assignment]
+        environment = {"isolation": self.isolation, "data": self.settings.data_sha256}
+        try:
+            nb = read_notebook(Path(submission.path))
+        except NotebookProblem as problem:
+            record = unreadable_record(submission, str(problem), environment)
+            return None, record, record.name, self._stored(record.name)
+        plan = make_plan(
+            spec, nb, mode="grade", seed=self.seed, student=submission.student, limits=self.settings.limits,
+            isolation=self.isolation, data=self.settings.data_sha256,
+        )
+        name = record_name(submission.sha256, plan.digest())
+        return nb, plan, name, self._stored(name)
+
+    def _stored(self, name: str) -> Path | None:
+        if self.settings.rerun:
+            return None
+        path = self.store.run_path(name)
+        return Path(path) if path and (Path(path) / "record.json").is_file() else None
+
+    # --- judging -----------------------------------------------------------------------------------
+
+    def judge(self, submission: Submission, record_name_: str, record: RunRecord | None, path: Path | None,
+              force: bool = False) -> Report | None:
+        """Judge one submission's record and write its views; None when nothing changed (and not
+        `force`d: a record that was just run is always judged)."""
+        spec = self.settings.specs[submission.assignment]
+        version, used = self._spec_facts[spec.id]
+        overrides = self.store.overrides(submission.student, spec.id)
+        inputs = {
+            "run": record_name_, "key_version": version, "settings": used, "judging": self.judging,
+            "overrides": overrides, "seed": self.seed, "problems": matching_problems(submission.note),
+        }
+        judgement = hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode()).hexdigest()
+        latest = self.store.latest(submission.student, spec.id)
+        json_path, _ = report_paths(self.out, submission.student, spec.id)
+        if not force and latest and latest["judgement"] == judgement and json_path.is_file():
+            return None
+        if record is None:
+            record = RunRecord.read(path, with_notebook=True)
+        report = judge_run(
+            record, spec, student=submission.student, seed=self.seed, data_note=self.settings.data_note,
+            overrides=self.settings.check_settings, ctx=self.context, item_overrides=overrides,
+            run_settings=self.run_settings(),
+        )
+        report.problems = matching_problems(submission.note) + report.problems
+        self.store.add_verdict(report, judgement, inputs)
+        self.write_views(report, record.executed)
+        if latest and (latest["score"] != report.score or latest["status"] != report.status):
+            why = reasons(latest["inputs"], inputs, self.store.keys(latest["key_version"] or ""), self.store.keys(version))
+            with self.lock:
+                self.moved.append(
+                    f"{submission.student} {spec.id}: {latest['score']:g} -> {report.score:g} ({'; '.join(why)})"
+                )
+        return report
+
+    def write_views(self, report: Report, executed) -> None:
+        # HTML first: the JSON is the mark of a finished submission
+        write_report_html(self.out, report, executed)
+        write_report_json(self.out, report)
+
+    def record_failure(self, submission: Submission, cause: str) -> Report:
+        spec = self.settings.specs[submission.assignment]
+        report = failed_report(submission, spec, self.settings, self.seed, cause)
+        self.store.add_verdict(report, f"failed/{submission.sha256}", {"run": None, "failure": cause})
+        self.write_views(report, None)
+        return report
 
 
 def grade_class(
@@ -82,59 +252,111 @@ def grade_class(
 ) -> ClassRun:
     lock = _Lock(out)
     run = ClassRun()
+    store = Gradebook(out / GRADEBOOK_NAME)
     try:
+        grader_ = ClassGrader(root, out, settings, store)
+        run.seed = grader_.seed
         submissions, run.ungraded = find_submissions(root, set(settings.specs))
-        todo = []
-        for submission in submissions:
-            (run.reused if _already_graded(out, submission) else todo).append(submission)
         run.total = len(submissions)
-        on_start(len(submissions), len(run.reused))
-        local = threading.local()
-        workers: list[Worker] = []
-        workers_lock = threading.Lock()
-        written: list[Report] = []  # by the workers, also those that finished while stopping
+        store.put("last_run", {**store.get("last_run"), "ungraded": run.ungraded})
+        todo, stored = [], []
+        for submission in submissions:
+            store.saw_submission(submission.student, submission.assignment, submission.sha256,
+                                 Path(submission.path).name, getattr(submission, "submitted_at", None))
+            nb, plan, name, path = grader_.plan(submission)
+            if isinstance(plan, RunRecord):  # unreadable: nothing to run, its record is kept as is
+                if path is None:
+                    path = plan.write(grader_.runs)
+                    store.add_run(name, submission.sha256, plan.data["plan_digest"], str(path), 0.0)
+                stored.append((submission, name, plan, path))
+            elif path is None:
+                todo.append((submission, nb, plan, name))
+            else:
+                stored.append((submission, name, None, path))
+        on_start(len(submissions), len(stored))
 
-        def grade_one(submission: Submission) -> Report:
-            if not hasattr(local, "worker"):
-                with workers_lock:
-                    if run.interrupted:  # a queued job that started while stopping
-                        raise Interrupted()
-                    local.worker = Worker(settings)
-                    workers.append(local.worker)
-            report, executed = local.worker.grade(submission)
-            # HTML first: the JSON is the mark of a finished submission
-            write_report_html(out, report, executed)
-            write_report_json(out, report)
-            written.append(report)
-            return report
-
-        pool = ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="grade")
-        pending = {pool.submit(grade_one, s) for s in todo}
-        try:
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    report = future.result()
-                    run.graded.append(report)
-                    on_done(report)
-        except KeyboardInterrupt:
-            # stop now: the notebooks being graded are killed and get no report; a rerun grades them
-            with workers_lock:
-                run.interrupted = True
-                for worker in workers:
-                    worker.cancel()
-            for future in pending:
-                future.cancel()
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
-            for worker in workers:
-                worker.close()
-        run.graded = list(written)
-        finished = {(r.student, r.assignment) for r in written}
-        run.unfinished = [s for s in todo if (s.student, s.assignment) not in finished]
-        run.reports = finished_reports(out)
+        # judging stored records needs no sandbox: do it first, it takes seconds
+        for submission, name, record, path in stored:
+            try:
+                report = grader_.judge(submission, name, record, path)
+            except Exception as exc:  # a broken record or a grader bug: this submission only
+                report = grader_.record_failure(submission, f"{type(exc).__name__}: {str(exc)[:200]}")
+            if report is None:
+                run.reused.append(submission)
+            else:
+                run.rejudged.append(report)
+                on_done(report)
+        run.graded = _run_all(todo, grader_, settings, jobs, run, on_done)
+        run.moved = grader_.moved
+        run.regrade_log = write_regrade_log(out, grader_.moved)
+        grader_.references.close()
+        run.reports = store.current_reports()
+        current = {(s.student, s.assignment) for s in submissions}
+        run.reports = [r for r in run.reports if (r.student, r.assignment) in current]
         write_gradebook(out, run.reports)
         write_summary(out, run.reports, run.ungraded)
         return run
     finally:
+        store.close()
         lock.release()
+
+
+def _run_all(todo, grader_: ClassGrader, settings: RunSettings, jobs: int, run: ClassRun, on_done) -> list[Report]:
+    """Run the submissions without a record, `jobs` at a time, each judged as soon as it ran."""
+    local = threading.local()
+    runners: list[Runner] = []
+    runners_lock = threading.Lock()
+    written: list[Report] = []  # also those that finished while stopping
+    environment = RunEnvironment(settings.limits, settings.sandboxed, settings.notebook_mnist, settings.test_images)
+
+    def run_one(entry) -> Report:
+        submission, nb, plan, name = entry
+        if not hasattr(local, "runner"):
+            with runners_lock:
+                if run.interrupted:  # a queued job that started while stopping
+                    raise Interrupted()
+                local.runner = Runner(environment)
+                runners.append(local.runner)
+        try:
+            record = local.runner.run(
+                {"student": submission.student, "assignment": submission.assignment, "sha256": submission.sha256,
+                 "file": Path(submission.path).name, "folder": submission.folder},
+                nb, plan,
+            )
+            path = record.write(grader_.runs)
+            grader_.store.add_run(name, submission.sha256, record.data["plan_digest"], str(path), record.data["duration_s"])
+            report = grader_.judge(submission, name, record, path, force=True)
+        except Interrupted:
+            raise
+        except Exception as exc:  # a grader bug on one notebook must not stop the class
+            if local.runner.cancelled.is_set():
+                raise Interrupted() from None
+            report = grader_.record_failure(submission, f"{type(exc).__name__}: {str(exc)[:200]}")
+        written.append(report)
+        return report
+
+    pool = ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="grade")
+    pending = {pool.submit(run_one, entry) for entry in todo}
+    try:
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                try:
+                    on_done(future.result())
+                except Interrupted:
+                    pass
+    except KeyboardInterrupt:
+        # stop now: the notebooks being run are killed and get no record; a rerun runs them
+        with runners_lock:
+            run.interrupted = True
+            for runner in runners:
+                runner.cancel()
+        for future in pending:
+            future.cancel()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        for runner in runners:
+            runner.close()
+    finished = {(r.student, r.assignment) for r in written}
+    run.unfinished = [s for s, *_ in todo if (s.student, s.assignment) not in finished]
+    return list(written)

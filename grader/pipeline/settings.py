@@ -1,10 +1,10 @@
-"""Everything a grading run needs that does not change from one submission to the next."""
+"""Everything a class run needs that does not change from one submission to the next."""
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -17,15 +17,13 @@ class RunSettings:
     specs: dict[str, Assignment]  # with keys: never handed to a sandbox
     limits: Limits = field(default_factory=Limits)
     sandboxed: bool = True
-    seed: int = 0
-    thresholds: dict[str, float] = field(default_factory=dict)  # model check -> accuracy threshold
-    alpha: float = 0.001
+    seed: int | None = None  # None: the report folder's seed, else a new one
+    check_settings: dict[str, dict[str, Any]] = field(default_factory=dict)  # command line: check -> {name: value}
+    limit_sources: dict[str, str] = field(default_factory=dict)  # limit -> "command line" / "built-in default"
+    rerun: bool = False  # run every submission again, stored run records or not
     notebook_mnist: Path | None = None  # what load_data() returns inside the sandbox
     test_images: Path | None = None  # real test images, for the evaluator only
     test_labels: np.ndarray | None = None  # real test labels: stay in this process
     data_note: dict[str, str] = field(default_factory=dict)  # for reports: which data was used
-
-    def rng_for(self, student: str, assignment: str) -> np.random.Generator:
-        """Inputs for one submission depend on the run's seed and the submission, not on -j order."""
-        digest = hashlib.sha256(f"{self.seed}/{student}/{assignment}".encode()).digest()
-        return np.random.default_rng(int.from_bytes(digest[:8], "big"))
+    data_sha256: str = ""  # of the MNIST copy: part of every run plan
+    solutions: Path | None = None  # where the keys were read

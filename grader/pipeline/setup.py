@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import random
 from pathlib import Path
+from typing import Any
 
 from grader.assign.spec import load_solutions
 from grader.data import mnist
@@ -31,21 +31,26 @@ def run_settings(
     limits: Limits,
     sandboxed: bool,
     seed: int | None,
-    thresholds: dict[str, float],
-    alpha: float,
+    check_settings: dict[str, dict[str, Any]],
+    limit_sources: dict[str, str] | None = None,
+    rerun: bool = False,
 ) -> RunSettings:
-    specs = load_solutions(solutions_folder(solutions))
+    folder = solutions_folder(solutions)
+    specs = load_solutions(folder)
     copy = mnist.active()
     files = mnist.sandbox_files(copy)
     return RunSettings(
         specs=specs,
         limits=limits,
         sandboxed=sandboxed,
-        seed=seed if seed is not None else random.SystemRandom().randrange(2**31),
-        thresholds=thresholds,
-        alpha=alpha,
+        seed=seed,
+        check_settings=check_settings,
+        limit_sources=limit_sources or {},
+        rerun=rerun,
         notebook_mnist=files.notebook_npz,
         test_images=files.test_images,
         test_labels=mnist.test_labels(copy),
         data_note={"mnist": f"{copy.sha256} ({copy.origin})"},
+        data_sha256=copy.sha256,
+        solutions=folder.resolve(),
     )

@@ -52,31 +52,56 @@ class Execution:
     limits_enforced: bool = True  # memory/process limits (cgroups) were in force
     duration_s: float = 0.0
 
+    def facts(self) -> dict:
+        """The execution as plain data, for a run record (the executed notebook is kept apart)."""
+        extra = {name: {k: v for k, v in state.items() if k != "outputs"} for name, state in self.extra.items()}
+        return {
+            "ran": self.ran,
+            "timed_out": self.timed_out,
+            "errors": {str(k): v for k, v in self.errors.items()},
+            "skipped": self.skipped,
+            "kernel_died": self.kernel_died,
+            "out_of_time": self.out_of_time,
+            "out_of_memory": self.out_of_memory,
+            "process_limit": self.process_limit,
+            "cut_outputs": self.cut_outputs,
+            "dropped_outputs": self.dropped_outputs,
+            "output_chars": self.output_chars,
+            "limits_enforced": self.limits_enforced,
+            "extra": extra,
+            "duration_s": self.duration_s,
+        }
+
     def problems(self) -> list[str]:
-        """Notebook-level problems, one sentence each, for the report."""
-        said = []
-        if self.timed_out:
-            cells = ", ".join(str(i + 1) for i in self.timed_out)
-            said.append(f"Cell(s) {cells} ran past the time limit and were interrupted.")
-        if self.cut_outputs:
-            cells = ", ".join(str(i + 1) for i in self.cut_outputs[:20])
-            said.append(f"Cell(s) {cells} produced over {self.output_chars:,} characters of output; the rest was dropped.")
-        if self.dropped_outputs:
-            cells = ", ".join(str(i + 1) for i in self.dropped_outputs[:20])
-            said.append(f"Cell(s) {cells} sent an output over {MAX_MESSAGE_BYTES >> 20} MB at once; it was dropped.")
-        if self.process_limit:
-            said.append(
-                f"The notebook tried to run more than {self.process_limit} processes and threads at once; "
-                "the extra ones were refused."
-            )
-        if self.kernel_died:
-            said.append(self.kernel_died)
-        if self.skipped:
-            cells = ", ".join(str(i + 1) for i in self.skipped[:20])
-            more = "…" if len(self.skipped) > 20 else ""
-            lead = f"The notebook used up its {self.out_of_time:g} s time limit: cell(s)" if self.out_of_time else "Cell(s)"
-            said.append(f"{lead} {cells}{more} did not run.")
-        return said
+        return execution_problems(self.facts())
+
+
+def execution_problems(facts: dict) -> list[str]:
+    """Notebook-level problems of an execution (its `facts()`), one sentence each, for the report."""
+    said = []
+    if facts["timed_out"]:
+        cells = ", ".join(str(i + 1) for i in facts["timed_out"])
+        said.append(f"Cell(s) {cells} ran past the time limit and were interrupted.")
+    if facts["cut_outputs"]:
+        cells = ", ".join(str(i + 1) for i in facts["cut_outputs"][:20])
+        said.append(f"Cell(s) {cells} produced over {facts['output_chars']:,} characters of output; the rest was dropped.")
+    if facts["dropped_outputs"]:
+        cells = ", ".join(str(i + 1) for i in facts["dropped_outputs"][:20])
+        said.append(f"Cell(s) {cells} sent an output over {MAX_MESSAGE_BYTES >> 20} MB at once; it was dropped.")
+    if facts["process_limit"]:
+        said.append(
+            f"The notebook tried to run more than {facts['process_limit']} processes and threads at once; "
+            "the extra ones were refused."
+        )
+    if facts["kernel_died"]:
+        said.append(facts["kernel_died"])
+    if facts["skipped"]:
+        cells = ", ".join(str(i + 1) for i in facts["skipped"][:20])
+        more = "…" if len(facts["skipped"]) > 20 else ""
+        limit = facts["out_of_time"]
+        lead = f"The notebook used up its {limit:g} s time limit: cell(s)" if limit else "Cell(s)"
+        said.append(f"{lead} {cells}{more} did not run.")
+    return said
 
 
 class _LimitedClient(NotebookClient):
