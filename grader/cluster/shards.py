@@ -30,3 +30,9 @@ def shard(ids: Iterable[str], k: int, n: int) -> list[str]:
         raise ValueError(f"shard {k}/{n}: K must be between 1 and N")
     ordered = sorted(set(ids))
     return ordered[k - 1 :: n]
+
+
+def in_shard(submissions: list, k: int, n: int) -> list:
+    """The submissions (anything with .student and .assignment) of shard K of N."""
+    keep = set(shard((f"{s.student}/{s.assignment}" for s in submissions), k, n))
+    return [s for s in submissions if f"{s.student}/{s.assignment}" in keep]

@@ -249,6 +249,8 @@ def grade_class(
     jobs: int,
     on_start: Callable[[int, int], None] = lambda total, reused: None,
     on_done: Callable[[Report], None] = lambda report: None,
+    cluster=None,  # grader.cluster.class_run.ClusterOptions: run on a Dask cluster
+    shard: tuple[int, int] | None = None,  # (K, N): only shard K of N (grader/cluster/shards.py)
 ) -> ClassRun:
     lock = _Lock(out)
     run = ClassRun()
@@ -257,6 +259,10 @@ def grade_class(
         grader_ = ClassGrader(root, out, settings, store)
         run.seed = grader_.seed
         submissions, run.ungraded = find_submissions(root, set(settings.specs))
+        if shard is not None:
+            from grader.cluster.shards import in_shard
+
+            submissions = in_shard(submissions, *shard)
         run.total = len(submissions)
         store.put("last_run", {**store.get("last_run"), "ungraded": run.ungraded})
         todo, stored = [], []
@@ -286,7 +292,12 @@ def grade_class(
             else:
                 run.rejudged.append(report)
                 on_done(report)
-        run.graded = _run_all(todo, grader_, settings, jobs, run, on_done)
+        if cluster is None:
+            run.graded = _run_all(todo, grader_, settings, jobs, run, on_done)
+        else:
+            from grader.cluster.class_run import run_on_cluster
+
+            run.graded = run_on_cluster(todo, grader_, settings, run, on_done, cluster)
         run.moved = grader_.moved
         run.regrade_log = write_regrade_log(out, grader_.moved)
         grader_.references.close()
