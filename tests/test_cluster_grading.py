@@ -65,3 +65,67 @@ def test_shard_without_seed_is_refused(tmp_path, cli):
     submissions = write_class(tmp_path / "submissions", {"ann": ALL_RIGHT})
     result = cli(submissions, "--out", tmp_path / "out", "--shard", "1/2")
     assert result.exit_code != 0 and "--shard needs --seed" in result.output
+
+
+def _children(pid: int) -> list[int]:
+    """Child processes of `pid`, whichever of its threads started them."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            pass
+    return found
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def _runs_a_kernel(pid: int) -> bool:
+    todo = _children(pid)
+    while todo:
+        child = todo.pop()
+        if b"grader.inside.kernel" in _cmdline(child):
+            return True
+        todo += _children(child)
+    return False
+
+
+def test_a_dask_worker_killed_during_a_notebook_costs_no_grade(tmp_path, cli, sandbox_available):
+    pytest.importorskip("distributed")
+    import os
+    import signal
+    import threading
+    import time
+
+    nap = "import time\ntime.sleep(8)"
+    submissions = write_class(tmp_path / "submissions", {"ann": (*ALL_RIGHT, nap), "bob": (Q1_WRONG, XOR_WRONG, MLP_NO_RELU, nap)})
+    killed: list[int] = []
+
+    def kill_a_worker_mid_notebook():
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not killed:
+            # the Dask workers are spawned children of this process (the LocalCluster's nannies live here)
+            for worker in _children(os.getpid()):
+                if b"spawn_main" in _cmdline(worker) and _runs_a_kernel(worker):
+                    time.sleep(3)  # well into the notebook
+                    os.kill(worker, signal.SIGKILL)
+                    killed.append(worker)
+                    break
+            time.sleep(0.2)
+
+    killer = threading.Thread(target=kill_a_worker_mid_notebook)
+    killer.start()
+    _grade(cli, submissions, "--out", tmp_path / "cluster", "--cluster", "local:2", *COMMON)
+    killer.join()
+    assert killed, "no worker was seen running a notebook"
+    reports = {p.parent.name: json.loads(p.read_text()) for p in (tmp_path / "cluster").glob(f"*/{ASSIGNMENT}.json")}
+    assert sorted(reports) == ["ann", "bob"]
+    assert reports["ann"]["score"] == reports["ann"]["max_score"] == 10
+    assert reports["bob"]["score"] == 0  # graded, every answer wrong: no part "not graded"
+    assert all(item["status"] == "failed" for item in reports["bob"]["items"]), reports["bob"]["items"]
+    assert all(not r["problems"] for r in reports.values()), [r["problems"] for r in reports.values()]
