@@ -77,7 +77,7 @@ def _check_settings(thresholds: tuple[str, ...], alpha: float | None) -> dict[st
 @click.option("--threads", type=click.IntRange(1, 64), default=None, help="CPU threads per notebook (TensorFlow, BLAS).  [default: cores / jobs]")
 @click.option("--threshold", "thresholds", multiple=True, metavar="CHECK=ACC", help="Accuracy for full marks, e.g. mnist_dense=0.97 (checks: mnist_dense, mnist_rnn); wins over the solution's.")
 @click.option("--alpha", type=float, default=None, help="Significance level of the Reber model's test against chance; wins over the solution's.  [default: 0.001]")
-@click.option("--cluster", metavar="local:N|tcp://HOST:PORT|slurm", help='Run notebooks on a Dask cluster (pip install "homl-grader[dask]"); judging stays here.')
+@click.option("--cluster", metavar="local:N|tcp://HOST:PORT|slurm", help='Run notebooks on a Dask cluster instead of -j here (pip install "homl-grader[dask]"); judging stays here.')
 @click.option("--shard", metavar="K/N", help="Run only shard K of N of the class (needs --seed); join the shards with `grade merge`.")
 @click.option("--slurm-jobs", type=click.IntRange(1), default=1, show_default=True, help="--cluster slurm: Slurm jobs to start.")
 @click.option("--slurm-cores", type=click.IntRange(1), default=None, help="--cluster slurm: cores per Slurm job.  [default: jobqueue.slurm.cores, else 1]")

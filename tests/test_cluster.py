@@ -110,15 +110,21 @@ def _reports(outcomes) -> dict[str, str]:
     return canonical_reports(cluster_jobs.judge(o.files) for o in outcomes if o.ok)
 
 
-def test_local_pool_keeps_what_finished_on_ctrl_c(tmp_path):
-    jobs = [{"id": f"s{i}/ch10", "plan": {"sleep": 0.6}} for i in range(8)]
+def _ctrl_c_after(n: int):
+    """(outcomes received, a callback that keeps them and sends this process SIGINT after the n-th)."""
     got = []
 
     def on_outcome(outcome):
         got.append(outcome)
-        if len(got) == 2:
+        if len(got) == n:
             threading.Timer(0.1, os.kill, (os.getpid(), signal.SIGINT)).start()
 
+    return got, on_outcome
+
+
+def test_local_pool_keeps_what_finished_on_ctrl_c(tmp_path):
+    jobs = [{"id": f"s{i}/ch10", "plan": {"sleep": 0.6}} for i in range(8)]
+    got, on_outcome = _ctrl_c_after(2)
     summary = LocalExecutor(cluster_jobs.sleep_job, 2).run(jobs, on_outcome)
     assert summary.interrupted
     assert sorted(o.job_id for o in got) == sorted(summary.finished) and len(got) >= 2
@@ -201,13 +207,7 @@ def test_a_notebook_that_kills_its_worker_every_time_is_reported_not_retried_for
 @pytest.mark.slow
 def test_ctrl_c_stops_the_cluster_run_and_keeps_every_finished_result(tmp_path, local2):
     jobs = [{"id": f"s{i}/ch10", "plan": {"sleep": 1.0}} for i in range(10)]
-    got = []
-
-    def on_outcome(outcome):
-        got.append(outcome)
-        if len(got) == 2:
-            threading.Timer(0.1, os.kill, (os.getpid(), signal.SIGINT)).start()
-
+    got, on_outcome = _ctrl_c_after(2)
     local2.job_fn = cluster_jobs.sleep_job
     summary = local2.run(jobs, on_outcome)
     assert summary.interrupted and summary.failed == []
@@ -242,3 +242,42 @@ def test_no_worker_passing_the_preflight_stops_the_run_saying_which_and_why(tmp_
                  preflight=cluster_jobs.other_version_preflight)
     message = str(error.value)
     assert "no worker" in message and message.count("grader 0.0.0-other there") == 2
+
+
+@pytest.mark.slow
+def test_an_existing_scheduler_started_as_the_readme_says_runs_jobs_and_stops_retrying(tmp_path):
+    pytest.importorskip("distributed")
+    import subprocess
+    import sys
+
+    tests = Path(__file__).parent
+    env = {**os.environ, "PYTHONPATH": f"{tests.parent}:{tests}",
+           "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "2", "DASK_DISTRIBUTED__WORKER__DAEMON": "False"}
+    scheduler_file = tmp_path / "scheduler.json"
+    logs = open(tmp_path / "dask.log", "w")
+    scheduler = subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler", "--scheduler-file", str(scheduler_file),
+                                  "--port", "0", "--dashboard-address", ":0"], env=env, stdout=logs, stderr=logs)
+    workers = None
+    try:
+        deadline = time.monotonic() + 60
+        while not scheduler_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        address = json.loads(scheduler_file.read_text())["address"]
+        workers = subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", address, "--nthreads", "1",
+                                    "--nworkers", "2", "--dashboard-address", ":0"], env=env, stdout=logs, stderr=logs)
+        killer_cell = "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\nos._exit(0)"
+        jobs = _class(tmp_path / "class", 2, {"s00": [killer_cell]})
+        got = []
+        summary = run_jobs(jobs, cluster_jobs.notebook_job, got.append, cluster=address)
+        assert summary.finished == ["s01/ch10"]
+        assert [o.job_id for o in summary.failed] == ["s00/ch10"] and summary.failed[0].killed_workers
+        assert len(_markers(tmp_path, "s00/ch10")) == 3
+    finally:
+        for process in (workers, scheduler):
+            if process is not None:
+                process.terminate()
+                try:
+                    process.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+        logs.close()
