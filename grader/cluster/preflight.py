@@ -16,12 +16,28 @@ import grader
 
 
 def sandbox_problem(isolation: str) -> str | None:
-    """None when this machine can run notebooks with `isolation`, else why not."""
-    if isolation != "bubblewrap":
+    """None when this machine can run notebooks with `isolation`, else why not: the local run's
+    own preflight (grader/sandbox/preflight.py: a kernel and the evaluator in the real sandbox)
+    when this grader has it, else bubblewrap's own check."""
+    if isolation == "none":
         return None
-    from grader.sandbox import bwrap  # the local run's own check
+    try:
+        from grader.sandbox.preflight import preflight
+    except ImportError:
+        if isolation != "bubblewrap":
+            return f"this grader has no preflight for {isolation} isolation"
+        from grader.sandbox import bwrap
 
-    return bwrap.available()
+        return bwrap.available()
+    from grader.data import mnist
+    from grader.sandbox.limits import Limits
+
+    files = mnist.sandbox_files(mnist.active())
+    try:
+        preflight(isolation, Limits(), files.test_images, files.notebook_npz)
+    except Exception as exc:  # GraderError: its message says why and what to do
+        return str(exc)
+    return None
 
 
 def worker_preflight(isolation: str = "bubblewrap", submissions: str | None = None) -> dict[str, Any]:
