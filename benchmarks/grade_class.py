@@ -283,7 +283,8 @@ def breakdown(class_dir: Path, solutions: Path, out: Path, count: int, sandbox: 
     """Grade `count` submissions with -j 1 in this process, timing each stage of the grader."""
     import functools
 
-    from grader.pipeline import grade_submission, run_class
+    from grader.pipeline import run_class
+    from grader.run import stage
     from grader.pipeline.setup import run_settings
     from grader.sandbox import evaluator as evaluator_mod
     from grader.sandbox import execute
@@ -297,7 +298,7 @@ def breakdown(class_dir: Path, solutions: Path, out: Path, count: int, sandbox: 
 
     started = time.perf_counter()
     limits = Limits() if threads is None else Limits(threads=threads)
-    settings = run_settings(solutions, limits, sandbox == "bubblewrap", 0, {}, 0.001)
+    settings = run_settings(solutions, limits, sandbox == "bubblewrap", 0, {})
     timers.add("run settings (specs, MNIST labels)", time.perf_counter() - started)
 
     state: dict = {}
@@ -349,14 +350,14 @@ def breakdown(class_dir: Path, solutions: Path, out: Path, count: int, sandbox: 
         finally:
             timers.add("model evaluation (load + predict 10,000)", time.perf_counter() - begin - state["start_s"])
 
-    original_grade = grade_submission.Worker.grade
+    original_run = stage.Runner.run
 
-    def grade(self, submission):
+    def run(self, *args, **kwargs):
         begin = time.perf_counter()
         try:
-            return original_grade(self, submission)
+            return original_run(self, *args, **kwargs)
         finally:
-            timers.add("Worker.grade total", time.perf_counter() - begin)
+            timers.add("Runner.run total", time.perf_counter() - begin)
 
     original_html = run_class.write_report_html
 
@@ -369,10 +370,10 @@ def breakdown(class_dir: Path, solutions: Path, out: Path, count: int, sandbox: 
 
     patches = [
         (client_cls, "async_execute_cell", execute_cell),
-        (grade_submission, "run_notebook", run_notebook),
+        (stage, "run_notebook", run_notebook),
         (evaluator_mod.Evaluator, "start", start),
         (evaluator_mod.Evaluator, "evaluate", evaluate),
-        (grade_submission.Worker, "grade", grade),
+        (stage.Runner, "run", run),
         (run_class, "write_report_html", write_html),
     ]
     missing = object()
@@ -525,7 +526,7 @@ def main(argv: list[str] | None = None) -> int:
             if durations:
                 print(
                     f"{run.row.name}: one submission takes {statistics.mean(durations):.2f} s on average inside the grader "
-                    f"(min {min(durations):.2f}, max {max(durations):.2f}; Worker.grade, without the CLI start and the HTML report)"
+                    f"(min {min(durations):.2f}, max {max(durations):.2f}; Runner.run, without the CLI start, judging and the HTML report)"
                 )
         print()
         for run in grade_runs:

@@ -7,34 +7,69 @@ import sys
 import time
 from pathlib import Path
 
+import traceback
+
 import click
 
 from grader.data.commands import data
+from grader.errors import GraderError
+from grader.logfile import logger
 from grader.sandbox.limits import Limits
 
 DEFAULTS = Limits()
 
 
 class _GradeGroup(click.Group):
-    """`grade SUBMISSIONS` grades a class; other first words are subcommands."""
+    """`grade SUBMISSIONS` grades a class; other first words are subcommands. The grader's own
+    failures (GraderError) end the command with their message, never a traceback: that goes to
+    grader.log when one is open, and to the terminal too with -v."""
 
     def parse_args(self, ctx, args):
-        if args and args[0] not in self.commands and not args[0].startswith("-"):
-            args = ["submissions", *args]
+        rest = [a for a in args if a not in ("-v", "--verbose")]
+        if rest and rest[0] not in self.commands and not rest[0].startswith("-"):
+            at = args.index(rest[0])
+            args = [*args[:at], "submissions", *args[at:]]
+        elif rest[:1] == ["submissions"] and Path("submissions").exists() and not self._has_folder(ctx, rest[1:]):
+            at = args.index("submissions")
+            args = [*args[:at], "submissions", *args[at:]]  # `grade submissions` beside submissions/: that folder
         return super().parse_args(ctx, args)
+
+    def _has_folder(self, ctx, args) -> bool:
+        """Whether `grade submissions ARGS` names its SUBMISSIONS argument itself."""
+        try:
+            opts, _, _ = self.commands["submissions"].make_parser(ctx).parse_args(list(args))
+        except click.ClickException:
+            return True  # let the command itself say what is wrong
+        return isinstance(opts.get("submissions"), str)  # click 8.2+ marks an absent one UNSET, not None
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except GraderError as exc:
+            logger().error("stopped: %s", exc, exc_info=True)
+            if ctx.meta.get("verbose"):
+                traceback.print_exc()
+            raise click.ClickException(str(exc)) from None
 
 
 @click.group(cls=_GradeGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="homl-grader")
-def main() -> None:
+@click.option("-v", "--verbose", is_flag=True, help="Show the grader's log (and tracebacks) on the terminal.")
+@click.pass_context
+def main(ctx, verbose) -> None:
     """Grade Hands-On Machine Learning ch10/ch14 notebooks in a sandbox.
 
     \b
     grade SUBMISSIONS/        grade a class (SUBMISSIONS/<student>/ch10.ipynb ...)
+    grade submissions.zip     grade a Canvas, Moodle or Gradescope export (zip or folder)
     grade check NOTEBOOK      a student's check before submitting (no answer key needed)
     grade assign              regenerate assignments/ from solutions/
+    grade export canvas       the grade-import file of Canvas, Moodle, Blackboard, or csv
+    grade similar SUBMISSIONS pairs of notebooks whose own code is unusually alike
+    grade class-report        class.html: distributions, item analysis, who to follow up
     grade data status         show the MNIST copy the grader uses
     """
+    ctx.meta["verbose"] = verbose
 
 
 def _check_settings(thresholds: tuple[str, ...], alpha: float | None) -> dict[str, dict[str, float]]:
@@ -63,12 +98,12 @@ def _check_settings(thresholds: tuple[str, ...], alpha: float | None) -> dict[st
 
 
 @main.command("submissions")
-@click.argument("submissions", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("submissions", type=click.Path(exists=True, path_type=Path))
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Report folder.  [default: grade-reports/ beside SUBMISSIONS]")
 @click.option("-j", "--jobs", type=click.IntRange(1, 64), default=None, help="Submissions run at once.  [default: number of cores]")
 @click.option("--seed", type=int, default=None, help="Seed for the grader's inputs.  [default: the report folder's, else new]")
 @click.option("--rerun", is_flag=True, help="Run every notebook again, even those with a stored run record.")
-@click.option("--sandbox", type=click.Choice(["bubblewrap", "none"]), default="bubblewrap", show_default=True, help="'none' runs student code unsandboxed: only for trusted notebooks.")
+@click.option("--sandbox", type=click.Choice(["auto", "bubblewrap", "container", "none"]), default="auto", show_default=True, help="'auto': bubblewrap, else container isolation when root in a container. 'none' runs student code unsandboxed: only for trusted notebooks.")
 @click.option("--solutions", type=click.Path(exists=True, file_okay=False, path_type=Path), help="Folder of solution notebooks (the answer keys).  [default: ./solutions]")
 @click.option("--cell-timeout", type=float, default=DEFAULTS.cell_timeout, show_default=True, help="Seconds per cell before it is interrupted.")
 @click.option("--notebook-timeout", type=float, default=DEFAULTS.notebook_timeout, show_default=True, help="Seconds per notebook, grader's probes included.")
@@ -77,6 +112,7 @@ def _check_settings(thresholds: tuple[str, ...], alpha: float | None) -> dict[st
 @click.option("--threads", type=click.IntRange(1, 64), default=None, help="CPU threads per notebook (TensorFlow, BLAS).  [default: cores / jobs]")
 @click.option("--threshold", "thresholds", multiple=True, metavar="CHECK=ACC", help="Accuracy for full marks, e.g. mnist_dense=0.97 (checks: mnist_dense, mnist_rnn); wins over the solution's.")
 @click.option("--alpha", type=float, default=None, help="Significance level of the Reber model's test against chance; wins over the solution's.  [default: 0.001]")
+@click.option("--course", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None, help="Due times, late policy, extensions.  [default: course.toml beside SUBMISSIONS, if there]")
 @click.option("--cluster", metavar="local:N|tcp://HOST:PORT|slurm", help='Run notebooks on a Dask cluster instead of -j here (pip install "homl-grader[dask]"); judging stays here.')
 @click.option("--shard", metavar="K/N", help="Run only shard K of N of the class (needs --seed); join the shards with `grade merge`.")
 @click.option("--slurm-jobs", type=click.IntRange(1), default=1, show_default=True, help="--cluster slurm: Slurm jobs to start.")
@@ -86,17 +122,21 @@ def _check_settings(thresholds: tuple[str, ...], alpha: float | None) -> dict[st
 @click.option("--slurm-queue", default=None, help="--cluster slurm: partition.")
 @click.option("--slurm-account", default=None, help="--cluster slurm: account to charge.")
 @click.pass_context
-def grade_submissions(ctx, submissions, out, jobs, seed, rerun, sandbox, solutions, cell_timeout, notebook_timeout, memory_mb, max_processes, threads, thresholds, alpha,
+def grade_submissions(ctx, submissions, out, jobs, seed, rerun, sandbox, solutions, cell_timeout, notebook_timeout, memory_mb, max_processes, threads, thresholds, alpha, course,
                       cluster, shard, slurm_jobs, slurm_cores, slurm_memory, slurm_walltime, slurm_queue, slurm_account):
-    """Grade every SUBMISSIONS/<student>/ notebook and write reports.
+    """Grade every SUBMISSIONS/<student>/ notebook, or a Canvas, Moodle or Gradescope export
+    (its zip or folder), and write reports.
 
     Notebooks with a stored run record (same file, same run plan) are not run again: their
     records are judged again with the current keys and settings, and who moved is written to
     regrade-<time>.md.
     """
+    from grader.errors import GraderError
+    from grader.logfile import open_log
     from grader.pipeline.run_class import OutputBusy, grade_class
-    from grader.pipeline.setup import run_settings
-    from grader.sandbox import bwrap
+    from grader.pipeline.setup import run_settings, solutions_folder
+    from grader.sandbox import container
+    from grader.sandbox.isolation import choose_isolation
     from grader.ui import ClassProgress, print_class_summary
 
     if shard is not None:
@@ -111,15 +151,12 @@ def grade_submissions(ctx, submissions, out, jobs, seed, rerun, sandbox, solutio
     cluster_options = None
     if cluster is not None:
         cluster_options = _cluster_options(cluster, threads, slurm_jobs, slurm_cores, slurm_memory, slurm_walltime, slurm_queue, slurm_account)
-    sandboxed = sandbox == "bubblewrap"
-    if sandboxed and (why := bwrap.available()):
-        raise click.ClickException(
-            f"{why}.\nThe grader will not run student code without a sandbox. Install bubblewrap, "
-            "or pass --sandbox none to run trusted notebooks unsandboxed."
-        )
+    isolation = choose_isolation(sandbox)  # GraderError with the cause and the fix
+    sandboxed = isolation != "none"
     if not sandboxed:
         click.secho("WARNING: --sandbox none: student code runs unsandboxed, with your permissions.", fg="red", err=True)
     out = out or submissions.resolve().parent / "grade-reports"
+    open_log(out, verbose=ctx.find_root().meta.get("verbose", False))
     cores = max(1, os.cpu_count() or 1)
     jobs = jobs or cores
     threads = threads or max(1, cores // jobs)
@@ -137,8 +174,14 @@ def grade_submissions(ctx, submissions, out, jobs, seed, rerun, sandbox, solutio
     check_settings = _check_settings(thresholds, alpha)
     try:
         settings = run_settings(solutions, limits, sandboxed, seed, check_settings, sources, rerun)
+        settings.isolation, settings.preflight = isolation, True
+        beside = submissions.resolve().parent / "course.toml"
+        settings.course = (course or (beside if beside.is_file() else None))
+        settings.course = settings.course.resolve() if settings.course else None
     except (FileNotFoundError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
+    if isolation == "container":  # keys, reports and the grader's code: root only
+        container.protect([solutions_folder(solutions), out])
     progress = ClassProgress(sys.stderr.isatty() and cluster is None)
     started = time.monotonic()
     try:
@@ -151,7 +194,7 @@ def grade_submissions(ctx, submissions, out, jobs, seed, rerun, sandbox, solutio
         else:
             with progress:
                 run = grade_class(submissions, out, settings, jobs, progress.start, progress.done, shard=shard)
-    except OutputBusy as exc:
+    except (OutputBusy, GraderError) as exc:
         raise click.ClickException(str(exc)) from None
     except _cluster_errors() as exc:
         raise click.ClickException(str(exc)) from None
@@ -191,6 +234,7 @@ def merge(shards, out, solutions, jobs):
     """Judge the run records of SHARDS (the --out folders of `grade --shard K/N` runs) and write
     the whole class's reports to --out. Submissions no shard ran are run here."""
     from grader.cluster.merge import import_records, shard_facts
+    from grader.errors import GraderError
     from grader.pipeline.run_class import OutputBusy, grade_class
     from grader.pipeline.setup import run_settings
     from grader.ui import ClassProgress, print_class_summary
@@ -199,13 +243,14 @@ def merge(shards, out, solutions, jobs):
         facts = shard_facts(list(shards))
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
-    if not facts.submissions.is_dir():
-        raise click.ClickException(f"the shards graded {facts.submissions}, which is not a folder here")
+    if not facts.submissions.exists():
+        raise click.ClickException(f"the shards graded {facts.submissions}, which is not here")
     last = facts.last_run
     limits = Limits(**last.get("limits", {}))
-    sandboxed = last.get("sandboxed", True)
     try:
-        settings = run_settings(solutions, limits, sandboxed, facts.seed, last.get("check_settings") or {}, last.get("limit_sources"))
+        settings = run_settings(solutions, limits, facts.isolation != "none", facts.seed, last.get("check_settings") or {}, last.get("limit_sources"))
+        settings.isolation, settings.preflight = facts.isolation, True
+        settings.course = Path(last["course"]) if last.get("course") else None
     except (FileNotFoundError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
     count = import_records(list(shards), out)
@@ -216,7 +261,7 @@ def merge(shards, out, solutions, jobs):
     try:
         with progress:
             run = grade_class(facts.submissions, out, settings, jobs or cores, progress.start, progress.done)
-    except OutputBusy as exc:
+    except (OutputBusy, GraderError) as exc:
         raise click.ClickException(str(exc)) from None
     print_class_summary(run, out, time.monotonic() - started)
     if run.interrupted:
@@ -338,6 +383,93 @@ def gradescope_bundle(solutions, out, assignment):
     from grader.ci.gradescope_bundle import build_bundle
 
     click.echo(f"wrote {build_bundle(solutions, out, assignment=assignment)}")
+
+
+@main.command("export")
+@click.argument("kind", type=click.Choice(["canvas", "moodle", "blackboard", "csv"]))
+@click.option("--reports", type=click.Path(exists=True, file_okay=False, path_type=Path), default=Path("grade-reports"), show_default=True, help="The report folder `grade` wrote.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="The file to write.  [default: REPORTS/KIND-import.csv]")
+@click.option("--roster", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="The class list: your LMS's gradebook export, or a CSV with student,name,email.")
+def export(kind, reports, out, roster):
+    """Write the grade-import file of an LMS (canvas, moodle, blackboard) or a plain csv.
+
+    Scores are the reports' final scores; a student with nothing graded gets an empty cell.
+    """
+    from grader.errors import GraderError
+    from grader.report.facts import load_class
+    from grader.report.lms_export import write_export
+
+    try:
+        facts = load_class(reports, roster)
+        path, warnings = write_export(kind, facts, out or reports / f"{kind}-import.csv")
+    except GraderError as exc:
+        raise click.ClickException(str(exc)) from None
+    for warning in warnings:
+        click.echo(f"warning: {warning}", err=True)
+    click.echo(f"wrote {path} ({len(facts.students)} students, {len(facts.assignments)} assignments)")
+
+
+@main.command("class-report")
+@click.option("--reports", type=click.Path(exists=True, file_okay=False, path_type=Path), default=Path("grade-reports"), show_default=True, help="The report folder `grade` wrote; class.html is written there.")
+@click.option("--roster", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="The class list, to show who handed nothing in.")
+@click.option("--similar", "submissions", type=click.Path(exists=True, path_type=Path), help="Also list similar submissions of this folder or export (see `grade similar`).")
+@click.option("--against", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None, help="Stub folder for --similar.  [default: ./assignments if present]")
+def class_report(reports, roster, submissions, against):
+    """Write class.html: score distributions, item analysis, chosen options, who to follow up."""
+    from grader.errors import GraderError
+    from grader.report.class_report import CLASS_REPORT, class_report_html
+    from grader.report.facts import load_class
+    from grader.report.files import atomic_write_text
+
+    try:
+        facts = load_class(reports, roster)
+        pairs = _similar_pairs(submissions, against, 0.5)[0] if submissions else None
+    except GraderError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"wrote {atomic_write_text(reports / CLASS_REPORT, class_report_html(facts, pairs))}")
+
+
+def _similar_pairs(submissions: Path, against: Path | None, threshold: float):
+    """(pairs, number of notebooks looked at) for `grade similar` and `grade class-report --similar`."""
+    import tempfile
+
+    from grader.assign.spec import PUBLIC_SPECS
+    from grader.notebook.match import find_submissions
+    from grader.similar import notebook_code, similar_pairs
+
+    against = against or (Path("assignments") if Path("assignments").is_dir() else None)
+    stubs = {p.stem: notebook_code(p) for p in sorted(against.glob("*.ipynb"))} if against else {}
+    if not stubs:
+        click.echo("warning: no stubs (--against): code given to every student counts as similar", err=True)
+    known = set(stubs) or {p.stem for p in PUBLIC_SPECS.glob("*.json")}
+    with tempfile.TemporaryDirectory(prefix="homl-grader-similar-") as work:
+        intake = find_submissions(submissions, known, Path(work))
+        notebooks = [(s.student, s.assignment, notebook_code(s.path)) for s in intake.submissions]
+    return similar_pairs(notebooks, stubs, threshold), len(notebooks)
+
+
+@main.command("similar")
+@click.argument("submissions", type=click.Path(exists=True, path_type=Path))
+@click.option("--against", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None, help="Folder of the stubs students were given (<assignment>.ipynb); their code is not counted.  [default: ./assignments if present]")
+@click.option("--threshold", type=click.FloatRange(0, 1), default=0.5, show_default=True, help="Mean share of two notebooks' own code found in the other, from which a pair is listed.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Also write the pairs' matching lines side by side to this HTML file.")
+def similar(submissions, against, threshold, out):
+    """List pairs of notebooks whose own code is unusually alike (for a person to judge).
+
+    Changes no score. SUBMISSIONS is a folder or LMS export, as for grading.
+    """
+    from grader.errors import GraderError
+    from grader.similar import write_pairs_page
+
+    try:
+        pairs, looked_at = _similar_pairs(submissions, against, threshold)
+    except GraderError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{looked_at} notebooks, {len(pairs)} pair(s) at or above {threshold:.0%}")
+    for p in pairs:
+        click.echo(f"  {p.assignment}  {p.student_a} ~ {p.student_b}  {p.share_a:.0%} / {p.share_b:.0%}  ({len(p.blocks)} matching blocks)")
+    if out:
+        click.echo(f"matching lines side by side: {write_pairs_page(out, pairs)}")
 
 
 main.add_command(data)

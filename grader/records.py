@@ -67,6 +67,12 @@ class Submission:
     folder: str  # the student's folder
     sha256: str = ""
     note: str = ""  # how it was matched, or why it could not be
+    submitted_at: str | None = None  # ISO 8601 with offset, when the LMS export says
+    source: str = "folders"  # "folders", "canvas", "moodle" or "gradescope"
+    student_name: str = ""  # as the LMS spells it
+    lms_id: str = ""  # Canvas user id, Moodle participant id, Gradescope sid
+    email: str = ""
+    lms_late: bool = False  # the LMS itself marked it late (Canvas)
 
 
 @dataclass
@@ -88,6 +94,8 @@ class Report:
     settings: list[dict[str, Any]] = field(default_factory=list)  # {"name", "value", "source"} used
     key_version: str = ""  # digest of the answer keys and points this verdict was made with
     run: str = ""  # the run record judged (grader/run/record.py)
+    raw_score: float | None = None  # before a late penalty, when course.toml gives a due time
+    late: dict[str, Any] | None = None  # due, submitted_at, late_by_hours, penalty_percent, reason
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)

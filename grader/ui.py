@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -79,12 +80,13 @@ def print_class_summary(run, out: Path, elapsed: float) -> None:
             out_console.print(f"{report.student}/{report.assignment}: {problem}", markup=False, highlight=False)
     state = "interrupted" if run.interrupted else "done"
     out_console.print(
-        f"{state}: {run.total} submissions in {elapsed:.0f}s: {len(run.graded)} run, {len(run.rejudged)} judged again "
-        f"from their run records, {len(run.reused)} unchanged. Reports: {out}/ (summary.md, gradebook.csv, "
-        "<student>/<assignment>.html)"
+        f"{state}: {len(run.graded)} run, {len(run.rejudged)} judged again from stored runs, {len(run.reused)} "
+        f"unchanged ({run.total} submissions, {elapsed:.0f} s). Reports: {out}/ (summary.md, gradebook.csv, "
+        "<student>/<assignment>.html)",
+        soft_wrap=True, markup=False, highlight=False,
     )
     for line in run.moved:
-        out_console.print(f"moved: {line}", markup=False, highlight=False)
+        out_console.print(f"moved: {line}", markup=False, highlight=False, soft_wrap=True)
     if run.regrade_log:
         out_console.print(f"Regrade log: {run.regrade_log}", markup=False, highlight=False)
     if run.interrupted:
@@ -103,11 +105,15 @@ def _names(done, limit: int = 20) -> str:
 
 
 class CheckProgress:
-    """A bar over the notebook's code cells while `grade check` runs it (terminal only)."""
+    """A bar over the notebook's code cells while `grade check` runs it (terminal only). The
+    grader's own cells that run after the notebook (its re-run and calls) are not counted as the
+    notebook's: the bar then says "grader's checks"."""
 
     def __init__(self, interactive: bool):
-        self.progress = Progress(TextColumn("running notebook"), BarColumn(), MofNCompleteColumn(), TextColumn("cells"), TimeElapsedColumn(), console=console) if interactive else None
+        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("cells"), TimeElapsedColumn(), console=console) if interactive else None
         self.task = None
+        self.total = 0
+        self.done = 0
 
     def __enter__(self):
         if self.progress:
@@ -119,30 +125,70 @@ class CheckProgress:
             self.progress.__exit__(*exc)
 
     def start(self, cells: int) -> None:
+        self.total = cells
         if self.progress:
-            self.task = self.progress.add_task("run", total=cells)
+            self.task = self.progress.add_task("running notebook", total=cells)
         else:
             print(f"running the notebook ({cells} code cells)...", file=sys.stderr, flush=True)
 
     def advance(self, cell_index: int) -> None:
+        self.done += 1
         if self.progress and self.task is not None:
-            self.progress.advance(self.task)
+            if self.done <= self.total:
+                self.progress.advance(self.task)
+            if self.done >= self.total:
+                self.progress.update(self.task, description="grader's checks")
 
 
-def print_check(notebook: Path, result) -> None:
-    out = Console()
-    title = f"grade check {notebook.name}" + (f" ({result.assignment})" if result.assignment else "")
-    table = Table(title=title)
-    for column in ("item", "part", "", "what was found / what to fix"):
-        table.add_column(column)
+STATUS_WIDTH = 9  # "problem" and a space or two: messages line up after it
+
+
+def check_lines(result, width: int) -> list[tuple[str, str]]:
+    """(status, text) lines of the check's table, wrapped at `width` between words (a word longer
+    than a line stays whole), continuation lines indented under the message."""
+    causes = getattr(result, "causes", None) or {}
+    lines, said = [], set()
+    indent = " " * STATUS_WIDTH
     for row in result.rows:
-        table.add_row(row.item, row.part, "[green]ok[/]" if row.ok else "[red]problem[/]", Text(row.message))
-    if result.rows:
-        out.print(table)
+        if row.item in causes and row.item not in said and not row.ok:
+            said.add(row.item)
+            lines += _wrapped("cause", f"{row.item}: {causes[row.item]}", width, indent)
+        status = "ok" if row.ok else "problem"
+        message = row.message.removeprefix(f"{row.part}: ")  # the part is named once
+        lines += _wrapped(status, f"{row.item} {row.part}: {message}", width, indent)
+    return lines
+
+
+def _wrapped(status: str, text: str, width: int, indent: str) -> list[tuple[str, str]]:
+    out = []
+    for k, paragraph in enumerate(text.split("\n")):
+        wrapped = textwrap.wrap(
+            paragraph, max(20, width), initial_indent=f"{status:<{STATUS_WIDTH}}" if k == 0 else indent,
+            subsequent_indent=indent, break_long_words=False, break_on_hyphens=False,
+        ) or [indent]
+        out += [(status if (k == 0 and i == 0) else "", line) for i, line in enumerate(wrapped)]
+    return out
+
+
+_STYLES = {"ok": "green", "problem": "red", "cause": "yellow"}
+
+
+def print_check(notebook: Path, result, out: Console | None = None) -> None:
+    out = out or Console(highlight=False)
+    width = out.width
+    title = f"grade check {notebook.name}" + (f" ({result.assignment})" if result.assignment else "")
+    out.print(Text(title, style="bold"), soft_wrap=True)
+    for status, line in check_lines(result, width):
+        text = Text(line)
+        if status:
+            text.stylize(_STYLES[status], 0, len(status))
+        out.print(text, soft_wrap=True)  # wrapped above, between words: rich must not cut again
     for problem in result.problems:
-        out.print(Text(f"notebook: {problem}", style="red"))
+        for _, line in _wrapped("notebook", problem, width, " " * STATUS_WIDTH):
+            out.print(Text(line, style="red"), soft_wrap=True)
     missing = sum(not r.ok for r in result.rows) + len(result.problems)
     if missing:
-        out.print(f"{missing} problem(s) to fix before submitting. Whether answers are right is not checked here.")
+        end = f"{missing} problem(s) to fix before submitting. Whether answers are right is not checked here."
     else:
-        out.print("Nothing missing or malformed. Whether answers are right is not checked here.")
+        end = "Nothing missing or malformed. Whether answers are right is not checked here."
+    out.print("\n".join(textwrap.wrap(end, max(20, width))), soft_wrap=True)

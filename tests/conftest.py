@@ -2,7 +2,7 @@
 
 A tiny assignment `ch99` (a choice, `xor_network`, `mlp_forward`) whose solution notebook is
 written here, student notebooks made on the spot from a few code cells, and three ways to grade
-them: one `Worker` (one notebook), `grade_class` (a class), and the `grade` command itself.
+them: one `SubmissionGrader` (one notebook), `grade_class` (a class), and the `grade` command itself.
 """
 
 from __future__ import annotations
@@ -74,9 +74,9 @@ def _solution_notebook():
     return nb
 
 
-def student_notebook(*cells: str):
-    """A student's ch99 notebook of the given code cells."""
-    nb = new_notebook(cells=[new_code_cell(c) for c in cells])
+def student_notebook(*cells):
+    """A student's ch99 notebook of the given code cells (source strings) or cells (e.g. markdown)."""
+    nb = new_notebook(cells=[c if isinstance(c, dict) else new_code_cell(c) for c in cells])
     nb.metadata["homl_grader"] = {"assignment": ASSIGNMENT, "version": "1"}
     return nb
 
@@ -170,20 +170,20 @@ def make_settings(ch99_specs):
 
 @pytest.fixture
 def grade_notebook(tmp_path, make_settings, sandbox_available):
-    """Grade one student's notebook of the given cells with a real Worker: (report, executed notebook)."""
+    """Grade one student's notebook of the given cells with a real SubmissionGrader: (report, executed notebook)."""
     from grader.notebook.match import find_submissions
-    from grader.pipeline.grade_submission import Worker
+    from grader.pipeline.single import SubmissionGrader
 
     def grade(*cells: str, student: str = "alice", settings=None, **limits):
         settings = settings or make_settings(**limits)
         submissions = tmp_path / f"submissions-{student}"
         write_student(submissions, student, *cells)
         (submission,), _ = find_submissions(submissions, set(settings.specs))
-        worker = Worker(settings)
+        grader_ = SubmissionGrader(settings)
         try:
-            return worker.grade(submission)
+            return grader_.grade(submission)
         finally:
-            worker.close()
+            grader_.close()
 
     return grade
 

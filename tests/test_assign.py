@@ -266,7 +266,7 @@ def test_public_spec_round_trips_without_keys():
 
 def test_version_defaults_to_1_and_title_to_the_item_id():
     nb = notebook(
-        item("ch99.q1", '{"parts": [{"kind": "artifacts", "check": "files_exist", "points": 1}]}'),
+        item("ch99.q1", '{"parts": [{"kind": "artifacts", "check": "training_practice", "points": 1}]}'),
         homl_grader={"assignment": "ch99"},
     )
     spec = read_spec(nb)
@@ -275,7 +275,7 @@ def test_version_defaults_to_1_and_title_to_the_item_id():
 
 
 def test_missing_assignment_metadata_is_a_spec_error():
-    nb = notebook(item("ch99.q1", '{"parts": [{"kind": "artifacts", "check": "c", "points": 1}]}'))
+    nb = notebook(item("ch99.q1", '{"parts": [{"kind": "artifacts", "check": "training_practice", "points": 1}]}'))
     with pytest.raises(SpecError, match="homl_grader.assignment"):
         read_spec(nb)
 
@@ -291,8 +291,15 @@ def test_missing_assignment_metadata_is_a_spec_error():
         ('{"kind": "model", "check": "acc", "points": 1}', "a model part needs file"),
         ('{"kind": "choice", "name": "answer_q1", "options": "AB"}', "points"),
         ('{"kind": "choice", "name": "answer_q1", "options": "AB", "points": 1, "colour": 1}', "colour"),
+        ('{"kind": "function", "name": "f", "params": [], "check": "xor_truth_tabel", "points": 1}',
+         "unknown check 'xor_truth_tabel' for a function part; known: mlp_forward, reber_corrupt"),
+        ('{"kind": "model", "file": "m.keras", "check": "xor_truth_table", "points": 1}',
+         "check 'xor_truth_table' is for function parts, not model parts"),
+        ('{"kind": "model", "file": "m.keras", "check": "mnist_dense", "points": 1, "settings": {"treshold": 0.9}}',
+         "check 'mnist_dense' has no setting treshold (its settings: threshold)"),
     ],
-    ids=["unknown-kind", "no-kind", "no-options", "no-name", "no-params-check", "no-file", "no-points", "extra-field"],
+    ids=["unknown-kind", "no-kind", "no-options", "no-name", "no-params-check", "no-file", "no-points", "extra-field",
+         "unknown-check", "check-of-another-kind", "unknown-setting"],
 )
 def test_malformed_parts_are_spec_errors_naming_the_item(part, message):
     nb = one_part_solution(part, 'answer_q1 = "A"')
@@ -308,7 +315,7 @@ def test_item_without_parts_is_a_spec_error():
 
 
 def test_duplicated_item_ids_are_a_spec_error():
-    part = '{"title": "T", "parts": [{"kind": "artifacts", "check": "c", "points": 1}]}'
+    part = '{"title": "T", "parts": [{"kind": "artifacts", "check": "training_practice", "points": 1}]}'
     nb = notebook(item("ch99.q1", part), item("ch99.q1", part), homl_grader={"assignment": "ch99"})
     with pytest.raises(SpecError, match="repeat"):
         read_spec(nb)
@@ -358,7 +365,7 @@ def test_a_solution_key_of_the_wrong_form_is_a_spec_error(kind, answer):
         read_spec(nb)
 
 
-@pytest.mark.parametrize("body", ['[{"kind": "artifacts", "check": "c", "points": 1}]', '{"parts": ["choice"]}'])
+@pytest.mark.parametrize("body", ['[{"kind": "artifacts", "check": "training_practice", "points": 1}]', '{"parts": ["choice"]}'])
 def test_item_cell_of_the_wrong_shape_is_a_spec_error(body):
     with pytest.raises(SpecError, match="ch99.q1"):
         read_spec(one_part_solution("", item_body=body))
@@ -367,7 +374,7 @@ def test_item_cell_of_the_wrong_shape_is_a_spec_error(body):
 def test_item_mark_must_open_the_cell():
     nb = notebook(
         code('x = 1\n### ITEM ch99.q1\n{"parts": []}'),
-        item("ch99.q2", '{"parts": [{"kind": "artifacts", "check": "c", "points": 1}]}'),
+        item("ch99.q2", '{"parts": [{"kind": "artifacts", "check": "training_practice", "points": 1}]}'),
         homl_grader={"assignment": "ch99"},
     )
     assert [i.id for i in read_spec(nb).items] == ["ch99.q2"]

@@ -22,6 +22,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from grader.ci import github, gradescope, gradescope_bundle
 from grader.ci.cases import TestCase, cases_from_report, cell_lines
 from grader.ci.junit import junit_xml, write_junit
+from grader.errors import GraderError
 from grader.records import ItemResult, PartResult, Report
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -414,9 +415,9 @@ def test_bundle_for_one_assignment(bundle, tmp_path):
         run = zipped.read("run_autograder").decode()
     assert "--assignment ch10" in run and "--sandbox none" in run
     assert "--grade-options '--notebook-timeout 2100'" in run
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(GraderError, match="assignments there: ch10, ch14"):
         gradescope_bundle.build_bundle(ROOT / "solutions", tmp_path / "x.zip", wheel=wheel, assignment="ch99")
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(GraderError):
         gradescope_bundle.build_bundle(tmp_path, tmp_path / "x.zip", wheel=wheel)
     assert not (tmp_path / "x.zip").exists()
 

@@ -351,12 +351,22 @@ def test_sandbox_files_never_hold_the_real_test_set(real):
     assert sorted(notebook) == sorted(mnist.KEYS)
     np.testing.assert_array_equal(notebook["x_train"], arrays["x_train"][:50_000])
     np.testing.assert_array_equal(notebook["y_train"], arrays["y_train"][:50_000])
-    np.testing.assert_array_equal(notebook["x_test"], arrays["x_train"][-10_000:])
-    np.testing.assert_array_equal(notebook["y_test"], arrays["y_train"][-10_000:])
+    np.testing.assert_array_equal(notebook["x_test"], arrays["x_train"][-5_000:])
+    np.testing.assert_array_equal(notebook["y_test"], arrays["y_train"][-5_000:])
     assert len(notebook["x_train"]) == mnist.TRAIN_FOR_NOTEBOOK and len(notebook["x_test"]) == mnist.HELD_OUT
     for name, array in notebook.items():
         assert not np.array_equal(array, arrays["x_test"]), f"notebook {name} is the real x_test"
         assert not np.array_equal(array, arrays["y_test"]), f"notebook {name} is the real y_test"
+    # the sealed slice, training digits 50,000-54,999, lies between the two: in no split the notebook gets
+    assert mnist.TRAIN_FOR_NOTEBOOK + mnist.N_SEALED + mnist.HELD_OUT == mnist.N_TRAIN
+
+
+def test_sealed_images_go_to_the_evaluator_and_their_labels_stay_with_the_grader(real):
+    files = mnist.sandbox_files()
+    images = np.load(files.sealed_images, allow_pickle=False)
+    assert images.dtype == np.uint8 and images.shape == (5000, 28, 28)
+    np.testing.assert_array_equal(images, real[1]["x_train"][50_000:55_000])
+    np.testing.assert_array_equal(mnist.sealed_labels(), real[1]["y_train"][50_000:55_000])
 
 
 def test_sandbox_test_images_are_the_real_images_without_labels(real):
@@ -371,7 +381,7 @@ def test_sandbox_test_images_are_the_real_images_without_labels(real):
     # nothing but the header and the 7,840,000 pixel bytes: no room for labels
     assert files.test_images.stat().st_size == header + images.nbytes
     derived = sorted(p.name for p in files.test_images.parent.iterdir())
-    assert derived == ["manifest.json", "notebook-mnist.npz", "test-images.npy"]
+    assert derived == ["manifest.json", "notebook-mnist.npz", "sealed-images.npy", "test-images.npy"]
 
 
 def test_sandbox_files_are_cached_and_rebuilt_when_damaged(monkeypatch):

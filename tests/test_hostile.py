@@ -366,7 +366,8 @@ def test_nothing_outside_the_sandboxes_changed(hostile_class):
     assert "WROTE" in hostile_class.html(case("escape-writer"))  # the writer ran
     assert hostile_class.hashes_after == hostile_class.hashes_before
     assert (ctx.out / "canary.txt").read_bytes() == hostile_class.canary
-    expected = {".grade.lock", "gradebook.csv", "summary.md", "canary.txt"}
+    expected = {".grade.lock", "gradebook.csv", "gradebook-max.csv", "summary.md", "canary.txt", "class.html",
+                "submissions.json"}
     for student, assignment in hostile_class.reports:
         json_path, html_path = report_paths(ctx.out, student, assignment)
         expected |= {str(json_path.relative_to(ctx.out)), str(html_path.relative_to(ctx.out))}
@@ -415,7 +416,7 @@ def test_sigint_stops_the_class_cleanly_and_a_rerun_grades_the_rest(tmp_path, ch
             proc.wait()
     assert proc.returncode == 130, stderr[-2000:]
     assert time.monotonic() - interrupted_at < 15  # the running notebooks were stopped, not waited for
-    assert "interrupted: 2 graded now" in stdout
+    assert "interrupted: 2 run," in stdout
     finished = re.search(r"Finished in this run: (.*?)\. Not graded yet: (.*?);", stdout)
     assert finished, stdout
     assert sorted(finished.group(1).split(", ")) == ["i-alice/ch99", "i-bob/ch99"]
@@ -427,7 +428,7 @@ def test_sigint_stops_the_class_cleanly_and_a_rerun_grades_the_rest(tmp_path, ch
 
     again = subprocess.run(argv, cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
     assert again.returncode == 0, again.stderr[-2000:]
-    assert "done: 2 graded now, 2 kept from before" in again.stdout
+    assert "done: 2 run, 0 judged again from stored runs, 2 unchanged" in again.stdout
     for student in ("i-slow1", "i-slow2"):
         report = json.loads((out / student / "ch99.json").read_text())
         assert report["score"] == BASE_SCORE

@@ -96,7 +96,10 @@ def test_a_notebook_for_an_unknown_assignment_is_noted(tmp_path):
     subs, notes = student_submissions(tmp_path / "dave", KNOWN)
     assert subs == []
     assert notes == ["ch99.ipynb matches no assignment (ch10, ch14)"]
-    _, ungraded = find_submissions(tmp_path, KNOWN)
+    submit(tmp_path, "zed", "ch10.ipynb")  # a class where nothing matches is refused whole (below)
+    intake = find_submissions(tmp_path, KNOWN)
+    assert intake.unused == [("dave/ch99.ipynb", "matches no assignment (ch10, ch14)")]
+    _, ungraded = intake
     assert ungraded == [("dave", "no notebook for any assignment: ch99.ipynb matches no assignment (ch10, ch14)")]
 
 
@@ -168,8 +171,9 @@ def test_a_symlinked_notebook_is_not_read(tmp_path):
     subs, notes = student_submissions(root / "ivy", KNOWN)
     assert subs == []
     assert notes == ["ch10.ipynb is a symbolic link and was not read"]
+    submit(root, "zed", "ch10.ipynb")
     subs, ungraded = find_submissions(root, KNOWN)
-    assert subs == []
+    assert [s.student for s in subs] == ["zed"]
     assert ungraded == [("ivy", "no notebook for any assignment: ch10.ipynb is a symbolic link and was not read")]
 
 
@@ -179,8 +183,9 @@ def test_a_symlinked_student_folder_is_not_read(tmp_path):
     root = tmp_path / "submissions"
     root.mkdir()
     (root / "jo").symlink_to(real, target_is_directory=True)
+    submit(root, "zed", "ch10.ipynb")
     subs, ungraded = find_submissions(root, KNOWN)
-    assert subs == []
+    assert [s.student for s in subs] == ["zed"]
     assert ungraded == [("jo", "the student folder is a symbolic link; it was not read")]
 
 

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from grader.assign.spec import load_solution
-from grader.data import mnist
-from grader.judge import artifacts, models
+from grader.data import mnist, reber
+from grader.judge import artifacts, builders, models
 from grader.sandbox import bwrap
 from grader.sandbox.evaluator import Evaluator
 from grader.sandbox.limits import Limits
@@ -42,11 +42,10 @@ def ch14_spec():
 
 
 def mnist_verdict(evaluator, path, check, threshold):
-    part = models.Part(kind="model", points=20, file=path.name, check=check, settings={"threshold": threshold})
-    ctx = models.Context(mnist_labels=mnist.test_labels())
     evaluation = evaluator.evaluate(path, "mnist_test")
     assert evaluation.ok, evaluation.error
-    return models.MODEL_CHECKS[check][1](part, evaluation, ctx, "mnist_test")
+    return models.mnist_verdict(evaluation.description, evaluation.predictions, mnist.test_labels(), threshold,
+                                recurrent=check == "mnist_rnn")
 
 
 TRAIN_RNN = """
@@ -106,11 +105,10 @@ keras.Model(inputs, outputs).save({name!r})
 )
 def test_reber_models_that_learned_nothing_fail_with_accuracy_and_p(tmp_path, evaluator, name, extra):
     keras_script(tmp_path, REBER_MODEL.format(extra=extra, name=name))
-    part = models.Part(kind="model", points=15, file=name, check="reber_classifier", settings={"alpha": 0.001})
-    ctx = models.Context(rng=np.random.default_rng(5))
-    request = models.request_reber(part, ctx)
-    evaluation = evaluator.evaluate(tmp_path / name, request.inputs)
-    verdict = models.judge_reber(part, evaluation, ctx, request)
+    strings, labels = reber.evaluation_set(5, n_each=2000)
+    inputs, kept = models.reber_inputs_for({"inputs": [[None, None, 7]]}, strings)
+    evaluation = evaluator.evaluate(tmp_path / name, inputs)
+    verdict = models.reber_verdict(evaluation.description, evaluation.predictions, labels[kept], 0.001)
     assert verdict.fraction == 0
     assert "accuracy" in verdict.message and "p = " in verdict.message and "not above chance" in verdict.message
 
@@ -120,7 +118,7 @@ def builder_verdict(evaluator, spec, name, body, args, tmp_path):
     part = next(p for i in spec.items for p in i.parts if p.name == name)
     evaluation = evaluator.evaluate(tmp_path / "student.keras", None, {"source": part.key, "function": name, "args": args})
     assert evaluation.ok, evaluation.error
-    return models.compare_models(evaluation.description, evaluation.reference)
+    return builders.compare_models(evaluation.description, evaluation.reference)
 
 
 GRU_FORECASTER = """

@@ -32,8 +32,9 @@ from conftest import (
     write_student,
 )
 from grader.assign.spec import Part
-from grader.judge.probe_plan import CallResult, ProbeResults
-from grader.pipeline.grade_submission import UNSANDBOXED, Worker
+from grader.judge.run import UNSANDBOXED
+from grader.pipeline.single import SubmissionGrader
+from grader.run import probe as probe_io
 from grader.pipeline.run_class import LOCK_NAME, grade_class
 from grader.report import validate
 
@@ -92,7 +93,7 @@ def test_graded_report_validates_against_the_schema_with_expected_feedback(tmp_p
     assert [i["status"] for i in alice["items"]] == ["passed"] * 3
     assert part_of(alice, "answer_q1")["feedback"] == "B is correct."
     assert part_of(alice, "xor_network")["feedback"].startswith("the truth table is right")
-    assert part_of(alice, "mlp_forward")["feedback"] == "correct on 3 random batches."
+    assert part_of(alice, "mlp_forward")["feedback"].startswith("correct on 3 random batches")
 
     bob = reports["bob"]
     assert bob["score"] == 0 and [i["status"] for i in bob["items"]] == ["failed"] * 3
@@ -120,7 +121,7 @@ def test_resume_rewrites_only_the_missing_report(tmp_path, cli, sandbox_availabl
 
     again = cli(submissions, "--out", out, "-j", "2", "--seed", "3")
     assert again.exit_code == 0, again.output
-    assert "1 graded now, 2 kept from before" in again.output
+    assert "0 run, 1 judged again from stored runs, 2 unchanged" in again.output
     assert snapshot(out, "alice", "carol") == kept
     bob = json.loads((out / "bob" / "ch99.json").read_text())
     assert bob["score"] == bob_before["score"] == POINTS["xor_network"]
@@ -153,11 +154,11 @@ def test_killed_run_resumes_keeping_finished_reports(tmp_path, cli, ch99_solutio
 
     again = cli(submissions, "--out", out, *args)
     assert again.exit_code == 0, again.output
-    assert "1 graded now, 2 kept from before" in again.output
+    assert "1 run, 0 judged again from stored runs, 2 unchanged" in again.output
     assert snapshot(out, "alice", "bob") == kept
     zed = read_reports(out)["zed"]
     assert zed["score"] == POINTS["answer_q1"] + POINTS["xor_network"]
-    assert any("Cell(s) 3 ran past the time limit" in p for p in zed["problems"]), zed["problems"]
+    assert any("In [3] was stopped by the grader" in p for p in zed["problems"]), zed["problems"]
     assert processes_with(marker) == []
 
 
@@ -268,49 +269,44 @@ def test_grade_refuses_without_bubblewrap_and_says_how_to_install_it(tmp_path, c
 # --- what the grader reads back from a sandbox ----------------------------------------------------
 
 
-def test_probe_results_from_a_failed_probe_or_planted_as_links_are_not_read(tmp_path):
+def test_probe_results_planted_as_links_fifos_or_malformed_are_not_read(tmp_path):
     folder = tmp_path / "probe"
     folder.mkdir()
     (folder / "results-t1.json").write_text(json.dumps({"signatures": {}, "calls": {"c0": {"ok": True, "values": [1]}}}))
     import numpy as np
 
     np.savez(folder / "arrays-t1.npz")
-    assert ProbeResults.read(folder, None, "t1").calls["c0"].ok  # the probe's own files are read
-    stale = ProbeResults.read(folder, "the kernel died while the grader was calling your functions", "t1")
-    assert stale.calls == {} and not stale.result("c0").ok  # but not when the probe did not finish
+    raw, _ = probe_io.read_results(folder, "t1")  # the probe's own files are read
+    assert raw["calls"]["c0"]["ok"]
 
     (folder / "results-t2.json").symlink_to("/dev/zero")  # would never end
     (folder / "arrays-t2.npz").symlink_to(folder / "arrays-t1.npz")
     started = time.monotonic()
-    linked = ProbeResults.read(folder, None, "t2")
+    with pytest.raises(OSError):
+        probe_io.read_results(folder, "t2")
     assert time.monotonic() - started < 5
-    assert linked.missing_reason and "no readable results" in linked.missing_reason
 
     os.mkfifo(folder / "results-t3.json")  # would block
-    assert "no readable results" in ProbeResults.read(folder, None, "t3").missing_reason
+    with pytest.raises(ValueError):
+        probe_io.read_results(folder, "t3")
 
     (folder / "results-t4.json").write_text(json.dumps({"signatures": [], "calls": ["c0"]}))
     np.savez(folder / "arrays-t4.npz")
-    assert "no readable results" in ProbeResults.read(folder, None, "t4").missing_reason
+    with pytest.raises(ValueError):
+        probe_io.read_results(folder, "t4")
 
 
-def test_builder_model_must_be_a_file_the_probe_saved(tmp_path, make_settings):
+def test_builder_model_must_be_a_file_the_probe_saved(tmp_path):
     probe = tmp_path / "probe"
     probe.mkdir()
     elsewhere = tmp_path / "bob" / "model.keras"  # e.g. another student's model
     elsewhere.parent.mkdir()
     elsewhere.write_bytes(b"PK\x03\x04")
     (probe / "c0_0.keras").symlink_to(elsewhere)
-    part = Part(kind="builder", points=2, name="build_model", params=[], check="stacked_rnn")
-    worker = Worker(make_settings())
-    try:
-        for path in (elsewhere, probe / "c0_0.keras", probe / ".." / "bob" / "model.keras", "/etc/passwd"):
-            results = ProbeResults({}, {"c0": CallResult(True, None, [{"model": str(path)}])}, folder=probe)
-            verdict = worker._judge_builder(part, ([], "c0"), results)
-            assert verdict.fraction == 0 and "not saved by the grader's probe" in verdict.message
-        assert worker._evaluator is None  # nothing was handed to the evaluator
-    finally:
-        worker.close()
+    for path in (elsewhere, probe / "c0_0.keras", probe / ".." / "bob" / "model.keras", "/etc/passwd"):
+        assert probe_io.model_file(probe, {"model": str(path)}) is None
+    (probe / "c1_0.keras").write_bytes(b"PK\x03\x04")
+    assert probe_io.model_file(probe, {"model": str(probe / "c1_0.keras")}) == probe / "c1_0.keras"
 
 
 BUILD_RIGHT = (
@@ -341,18 +337,18 @@ def test_builder_model_is_saved_by_the_probe_and_judged_by_the_evaluator(tmp_pat
     solution.metadata["homl_grader"] = {"assignment": "ch98", "version": "1"}
     (tmp_path / "solutions").mkdir()
     nbformat.write(solution, str(tmp_path / "solutions" / "ch98.ipynb"))
-    settings = make_settings()
+    settings = make_settings(cell_timeout=90, notebook_timeout=180)  # importing keras takes a while on a busy machine
     settings.specs = load_solutions(tmp_path / "solutions")
     student = new_notebook(cells=[new_code_cell(BUILD_RIGHT)])
     student.metadata["homl_grader"] = {"assignment": "ch98"}
     (tmp_path / "submissions" / "alice").mkdir(parents=True)
     nbformat.write(student, str(tmp_path / "submissions" / "alice" / "ch98.ipynb"))
     (submission,), _ = find_submissions(tmp_path / "submissions", {"ch98"})
-    worker = Worker(settings)
+    grader_ = SubmissionGrader(settings)
     try:
-        report, _ = worker.grade(submission)
+        report, _ = grader_.grade(submission)
     finally:
-        worker.close()
+        grader_.close()
     part = part_of(report, "build_model")
     assert part.status == "passed", (part.feedback, report.problems)
     assert "every layer matches" in part.feedback

@@ -350,6 +350,7 @@ def test_generator_favouring_first_transitions_fails_mean_length_check():
     assert verdict.fraction == 0.5
     assert "mean length" in verdict.message
     assert verdict.details["mean_length"] > 15
+    assert "too long: loops are taken too often" in verdict.message  # says which way it is off
 
 
 def test_generator_favouring_last_transitions_fails_mean_length_check():
@@ -357,6 +358,7 @@ def test_generator_favouring_last_transitions_fails_mean_length_check():
     strings = [biased_generate_string(EMBEDDED, rng, first_probability=0.25) for _ in range(300)]
     verdict = judge_generated(strings)
     assert verdict.fraction <= 0.5 and "mean length" in verdict.message
+    assert "too short" in verdict.message and "too long" not in verdict.message
 
 
 def test_generator_ignoring_the_nested_grammar_fails_with_an_example():
@@ -529,3 +531,87 @@ def test_logits_are_rejected_as_not_probabilities(labels):
 
 def test_non_numeric_predictions_are_rejected(labels):
     assert judge_classifier(["yes"] * len(labels), labels).fraction == 0.0
+
+
+# --- the embedded branches (T...T versus P...P) --------------------------------------------
+
+
+def one_branch_generator(n: int, seed: int, second: str) -> list[str]:
+    """A student who wrote the inner walk right but always opens the embedded string with `second`."""
+    rng = random.Random(seed)
+    return [f"B{second}{generate_string(DEFAULT, rng)}{second}E" for _ in range(n)]
+
+
+def test_a_generator_stuck_on_one_branch_loses_half_with_the_p_value_in_the_details():
+    verdict = judge_generated(one_branch_generator(300, seed=3, second="P"))
+    assert verdict.fraction == 0.5
+    assert verdict.details["n_branch_t"] == 0 and verdict.details["n_branch_p"] == 300
+    assert verdict.details["branch_p_value"] < 1e-80
+    assert "0 strings take the T...T branch and 300 the P...P branch" in verdict.message
+
+
+def test_a_generator_favouring_one_branch_three_to_one_loses_half():
+    rng = random.Random(8)
+    strings = []
+    for _ in range(300):
+        second = "T" if rng.random() < 0.75 else "P"
+        strings.append(f"B{second}{generate_string(DEFAULT, rng)}{second}E")
+    verdict = judge_generated(strings)
+    assert verdict.fraction == 0.5 and verdict.details["branch_p_value"] < 1e-6
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_honest_generators_pass_the_branch_test_with_room(seed):
+    verdict = judge_generated(honest_strings(300, seed=500 + seed))
+    assert verdict.fraction == 1.0, verdict.message
+    assert verdict.details["branch_p_value"] > 1e-4  # the level is 1e-6
+
+
+# --- the default grammar, corruption places, the chars argument ----------------------------
+
+
+def test_the_default_grammar_is_judged_against_its_own_distribution():
+    verdict = judge_generated(honest_strings(300, seed=41, grammar=DEFAULT), grammar="default")
+    assert verdict.fraction == 1.0, verdict.message
+    assert "n_branch_t" in verdict.details and verdict.details["branch_p_value"] == 1.0
+    assert judge_generated(honest_strings(300, seed=41), grammar="default").fraction < 0.5
+
+
+def always_at(n: int, seed: int, pick_index) -> list[str]:
+    """A student who corrupts a grammatical string at a place of their choosing, by a random other letter."""
+    rng = random.Random(seed)
+    out = []
+    while len(out) < n:
+        good = generate_string(EMBEDDED, rng)
+        index = pick_index(good)
+        bad = good[:index] + rng.choice(sorted(set(CHARS) - {good[index]})) + good[index + 1:]
+        if not is_grammatical(bad):
+            out.append(bad)
+    return out
+
+
+@pytest.mark.parametrize("pick_index, place", [(lambda s: 0, "letter 1 from the start"),
+                                               (lambda s: len(s) - 1, "letter 1 from the end"),
+                                               (lambda s: len(s) - 2, "letter 2 from the end")])
+def test_corruptions_always_at_the_same_place_lose_half(pick_index, place):
+    verdict = judge_corrupted(always_at(200, seed=5, pick_index=pick_index))
+    assert verdict.fraction == 0.5, verdict.message
+    assert verdict.details["most_common_place"] == place
+    assert f"corruptions are at the {place}" in verdict.message
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_honest_corruptions_are_spread_over_the_string(seed):
+    verdict = judge_corrupted(honest_corruptions(200, seed=900 + seed))
+    assert verdict.fraction == 1.0, verdict.message
+    assert verdict.details["n_at_most_common_place"] < 0.3 * 200
+
+
+def test_one_hot_must_follow_the_chars_argument():
+    chars = "XVTSPEB"
+    cases = [("BTBTXSETE", 12, chars), ("BPBPVVEPE", 9)]
+    follows = [string_to_one_hot("BTBTXSETE", 12, chars), string_to_one_hot("BPBPVVEPE", 9)]
+    assert judge_one_hot(cases, follows).fraction == 1.0
+    ignores = [string_to_one_hot("BTBTXSETE", 12), string_to_one_hot("BPBPVVEPE", 9)]
+    verdict = judge_one_hot(cases, ignores)
+    assert verdict.fraction == 0.5 and "chars='XVTSPEB'" in verdict.message

@@ -273,7 +273,7 @@ def test_html_unplaced_feedback_goes_to_the_end():
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:
-    with open(path, newline="", encoding="utf-8-sig") as file:
+    with open(path, newline="", encoding="utf-8") as file:  # no byte-order mark
         return list(csv.DictReader(file))
 
 
@@ -287,14 +287,37 @@ def test_gradebook(tmp_path):
     reports[2].items[0].id = reports[3].items[0].id = "ch14.q1"
     path = write_gradebook(tmp_path, reports)
     rows = read_csv(path)
-    assert [r["student"] for r in rows] == ["alice", "bob", "zoe", "(max)"]
-    assert list(rows[0])[:6] == ["student", "ch10.q1", "ch10.q2", "ch10.q3", "ch10_total", "ch14.q1"]
-    assert list(rows[0])[-2:] == ["ch14_total", "total"]
-    alice, bob, zoe, top = rows
+    assert [r["student"] for r in rows] == ["alice", "bob", "zoe"]  # no (max) row
+    assert list(rows[0])[:5] == ["student", "ch10.q1", "ch10.q2", "ch10.q3", "ch10_total"]
+    assert list(rows[0])[5:9] == ["ch10_status", "ch10_file", "ch10_submitted_at", "ch14.q1"]
+    assert list(rows[0])[-2:] == ["ch14_submitted_at", "total"]
+    alice, bob, zoe = rows
     assert alice["ch10_total"] == "9" and alice["ch14_total"] == "1" and alice["total"] == "10"
     assert zoe["ch10.q2"] == "2.5" and zoe["ch10_total"] == "7.5" and zoe["ch14_total"] == ""
+    assert zoe["ch10_status"] == "graded" and zoe["ch14_status"] == "missing"
     assert bob["ch10.q1"] == "" and bob["ch10_total"] == "" and bob["total"] == "3"
+    top = {r["column"]: r["max_score"] for r in read_csv(tmp_path / "gradebook-max.csv")}
     assert top["ch10.q3"] == "5" and top["ch10_total"] == "10" and top["total"] == "20"
+    assert path.read_bytes().startswith(b"student,")
+
+
+def test_gradebook_status_file_and_time(tmp_path):
+    from grader.records import Submission
+
+    unreadable = make_report("eve", scores=(0, 0, 0))
+    for item in unreadable.items:
+        for p in item.parts:
+            p.status, p.feedback = "error", "not graded: ch10.ipynb is not valid notebook JSON."
+    subs = [
+        Submission("ada", "ch10", "/x/ada/ch10 (1).ipynb", "/x/ada", submitted_at="2026-03-06T23:00:00-08:00"),
+        Submission("eve", "ch10", "/x/eve/ch10.ipynb", "/x/eve"),
+    ]
+    rows = read_csv(write_gradebook(tmp_path, [make_report("ada"), unreadable], subs, [("max", "no notebook")]))
+    ada, eve, max_ = rows
+    assert (ada["ch10_status"], ada["ch10_file"], ada["ch10_submitted_at"]) == (
+        "graded", "ch10 (1).ipynb", "2026-03-06T23:00:00-08:00")
+    assert (eve["ch10_status"], eve["ch10_total"]) == ("not graded", "")
+    assert (max_["student"], max_["ch10_status"]) == ("max", "missing")
 
 
 def test_format_number():
@@ -329,6 +352,26 @@ def test_summary_numbers_and_ungraded(tmp_path):
     assert r"- f\|x: two notebooks match ch10" in text
     assert "- c, ch10 (scored 2 / 10): kernel died" in text
     assert "graded without a sandbox: c." in text
+
+
+def test_summary_leaves_unreadable_notebooks_out_and_lists_the_missing(tmp_path):
+    from grader.records import Submission
+    from grader.report.facts import Person
+
+    bad = make_report("eve", scores=(0, 0, 0), problems=["ch10.ipynb is not valid notebook JSON."])
+    for item in bad.items:
+        for p in item.parts:
+            p.status, p.feedback = "error", "not graded: ch10.ipynb is not valid notebook JSON."
+    good = make_report("ada", scores=(1, 4, 5))
+    good.items[1].title = "Dynamic (looped) *bold*"
+    subs = [Submission("ada", "ch10", "a", "a"), Submission("eve", "ch10", "e", "e")]
+    roster = [Person(student="ada"), Person(student="eve"), Person(student="zed")]
+    text = write_summary(tmp_path, [good, bad], [], subs, roster).read_text()
+    assert "Graded: 1 of 3 students." in text
+    assert "| Score | 10 | 10 | 10 | 10 |" in text  # eve's 0 is not averaged in
+    assert "- eve, ch10: not graded: ch10.ipynb is not valid notebook JSON." in text
+    assert "## Missing\n\n- ch10 (1): zed\n" in text
+    assert r"| Dynamic (looped) \*bold\* |" in text
 
 
 def test_feedback_cell_rules():

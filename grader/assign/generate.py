@@ -18,14 +18,15 @@ from pathlib import Path
 
 import nbformat
 
-from grader.assign.spec import METADATA_KEY, STATIC_KINDS, Assignment, is_item_cell, read_spec
+from grader.assign.spec import METADATA_KEY, STATIC_KINDS, Assignment, SpecError, is_item_cell, read_spec
+from grader.errors import GraderError
 from grader.notebook.answers import find_assignment
 
 BEGIN = re.compile(r"^(?P<indent>[ \t]*)###\s*BEGIN SOLUTION\s*$")
 END = re.compile(r"^[ \t]*###\s*END SOLUTION\s*$")
 
 
-class SolutionMarkError(ValueError):
+class SolutionMarkError(GraderError, ValueError):
     pass
 
 
@@ -142,7 +143,10 @@ def generate(solutions: Path, assignments: Path, specs: Path) -> dict[Path, str]
     files = {}
     for path in sorted(Path(solutions).glob("*.ipynb")):
         solution = nbformat.read(path, as_version=4)
-        nb, spec = student_notebook(solution)
+        try:
+            nb, spec = student_notebook(solution)
+        except (SolutionMarkError, SpecError) as exc:
+            raise type(exc)(f"{path}: {exc}") from None
         files[Path(assignments) / path.name] = render_notebook(nb)
         files[Path(specs) / f"{spec.id}.json"] = render_public_spec(spec)
     return files

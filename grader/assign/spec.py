@@ -8,6 +8,9 @@ A solution notebook marks each gradable question with a code cell like
                {"kind": "function", "name": "xor_network", "params": ["a", "b"],
                 "check": "xor_truth_table", "points": 6}]}
 
+A function or builder part may state `rules` on how it is written, e.g. `"rules": {"must_call":
+["tlu"], "forbid": ["BitXor", "If"]}` (vocabulary in grader/judge/code_rules.py).
+
 The dict is read with `ast.literal_eval`. Keys of choice, choices and shapes parts are not written
 there: they are what the solution notebook itself assigns to the part's name, so the runnable
 solution and the key cannot disagree.
@@ -24,7 +27,9 @@ from typing import Any
 
 import nbformat
 
+from grader.errors import GraderError
 from grader.notebook.answers import find_assignment, read_choice, read_choices, read_shapes
+from grader.judge.code_rules import rule_problems
 
 ITEM_MARK = re.compile(r"^\s*###\s*ITEM\s+(?P<id>[\w.]+)\s*$", re.MULTILINE)
 METADATA_KEY = "homl_grader"
@@ -34,7 +39,7 @@ RUN_KINDS = {"function", "builder", "model", "artifacts"}
 KINDS = STATIC_KINDS | RUN_KINDS
 
 
-class SpecError(ValueError):
+class SpecError(GraderError, ValueError):
     """A solution notebook whose item cells cannot be read."""
 
 
@@ -49,6 +54,7 @@ class Part:
     file: str | None = None  # model file the notebook saves
     check: str | None = None  # the judge's check for functions, builders and models
     settings: dict[str, Any] = field(default_factory=dict)  # check settings, e.g. threshold
+    rules: dict[str, list[str]] | None = None  # code rules of a function part (grader/judge/code_rules.py)
     key: Any = None  # the correct answer; only in the instructor's spec
 
     @property
@@ -139,6 +145,12 @@ def _part(item_id: str, raw: dict) -> Part:
     problem = problem_with(part)
     if problem:
         raise SpecError(f"{item_id}: {problem}")
+    if part.rules is not None:
+        if kind not in ("function", "builder"):
+            raise SpecError(f"{item_id}: only function and builder parts have rules, not {kind} parts")
+        problems = rule_problems(part.rules)
+        if problems:
+            raise SpecError(f"{item_id}: {part.name}: {'; '.join(problems)}")
     return part
 
 
@@ -164,6 +176,8 @@ def read_spec(nb) -> Assignment:
         if not parts:
             raise SpecError(f"{item_id}: an item needs at least one part")
         items.append(Item(item_id, raw.get("title", item_id), parts))
+    if not items:
+        raise SpecError("no ### ITEM cells: a solution notebook marks each question with a cell starting `### ITEM <id>`")
     ids = [i.id for i in items]
     if len(ids) != len(set(ids)):
         raise SpecError(f"item ids repeat: {ids}")
@@ -224,7 +238,10 @@ def _attach_keys(nb, assignment: Assignment) -> None:
 
 def load_solution(path: Path) -> tuple[Any, Assignment]:
     nb = nbformat.read(path, as_version=4)
-    return nb, read_spec(nb)
+    try:
+        return nb, read_spec(nb)
+    except SpecError as exc:
+        raise SpecError(f"{path}: {exc}") from None
 
 
 def load_solutions(folder: Path) -> dict[str, Assignment]:

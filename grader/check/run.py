@@ -13,6 +13,8 @@ from grader.notebook.load import NotebookProblem, read_notebook
 from grader.notebook.match import metadata_assignment, name_assignment, sha256_file
 from grader.run.plan import make_plan, part_key
 from grader.run.stage import RunEnvironment, Runner
+from grader.feedback import causes
+from grader.feedback.explain import explain
 from grader.judge.run import run_problems
 from grader.sandbox.limits import Limits
 from grader.settings import resolve, values
@@ -31,6 +33,7 @@ class CheckResult:
     assignment: str | None
     rows: list[Row] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # notebook-level
+    causes: dict[str, str] = field(default_factory=dict)  # item id -> the cell that failed it, with hints
 
     @property
     def ok(self) -> bool:
@@ -74,6 +77,10 @@ def check_notebook(path: Path, sandboxed: bool, limits: Limits, on_cell=None, on
     finally:
         runner.close()
     result.problems.extend(p for p in run_problems(record) if not p.startswith("Graded WITHOUT"))
+    if record.executed is not None:
+        skipped = (record.data.get("execution") or {}).get("skipped", [])
+        found = explain(record.executed.cells, [i.id for i in spec.items], not_run=skipped)
+        result.causes = {item: causes.cause_text(failure) for item, failure in found.items()}
     for item in spec.items:
         for part in item.parts:
             facts = record.facts(part_key(item, part), part)

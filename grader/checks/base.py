@@ -89,6 +89,7 @@ class JudgeContext:
 
     mnist_labels: np.ndarray | None = None  # the official test labels: never leave this process
     reference: Callable[[str, str, list], dict | None] | None = None  # (source, function, args) -> description
+    sealed_labels: np.ndarray | None = None  # labels of the sealed training digits: never leave this process
 
 
 @dataclass(frozen=True)

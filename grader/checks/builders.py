@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from grader.checks.base import Check, PartFacts, PartPlan
-from grader.checks.functions import signature_problem
-from grader.judge.models import compare_models
+from grader.checks.functions import rules_broken, signature_problem
+from grader.judge.builders import compare_models
 from grader.judge.verdict import Verdict
 
 
@@ -47,6 +47,9 @@ class BuilderCheck(Check):
         shown, model = self._model(part, facts)
         if isinstance(model, Verdict):
             return model
+        broken = rules_broken(part, facts)
+        if broken is not None:
+            return broken
         reference = ctx.reference(part.key, part.name, facts.plan["calls"][0]["args"]) if ctx.reference else None
         if reference is None:
             return Verdict(0.0, "the grader could not build the reference model; tell your instructor.", error=True)

@@ -13,8 +13,22 @@ import numpy as np
 
 from grader.checks.base import Check, PartFacts, PartPlan, call_failed
 from grader.data import reber
+from grader.feedback.examples import EXAMPLES, example_problem
 from grader.judge import reber_verdicts
+from grader.judge.code_rules import rules_verdict
+from grader.judge.tolerance import batches_verdict
 from grader.judge.verdict import Verdict
+
+
+def rules_broken(part, facts: PartFacts) -> Verdict | None:
+    """The verdict (0 points, the rule and the line quoted) when the code breaks a rule the
+    question states, read statically from the notebook; None when every rule holds."""
+    if not part.rules:
+        return None
+    definition = facts.definitions.get(part.name)
+    if definition is None:  # a record made before the rules existed reads as "not found"
+        definition = {"found": False, "problem": None}
+    return rules_verdict(part.name, definition, part.rules)
 
 
 def signature_problem(part, facts: PartFacts) -> tuple[str, str] | None:
@@ -44,12 +58,23 @@ class FunctionCheck(Check):
         problem = signature_problem(part, facts)
         if problem and problem[0] != "params":
             return Verdict(0.0, f"{problem[1]}.")
+        broken = rules_broken(part, facts)
+        if broken is not None:
+            return broken
         verdict = self.judge_calls(part, facts, settings)
         if problem:
             verdict.message = f"{problem[1]}; {verdict.message}"
         if facts.missing_reason:
             verdict.error = True
         return verdict
+
+    def plan_example(self, part, plan: PartPlan) -> None:
+        """For `grade check`: also call the function on the check's public example."""
+        example = EXAMPLES.get(self.name)
+        if example is not None:
+            call_id = plan.call(part.name, list(example.args), example.kind)
+            plan.calls[-1]["example"] = True
+            assert plan.calls[-1]["id"] == call_id
 
     def well_formed(self, part, facts: PartFacts, settings) -> tuple[bool, str]:
         problem = signature_problem(part, facts)
@@ -60,11 +85,21 @@ class FunctionCheck(Check):
             if not result.ok:
                 if result.exception == "NotImplementedError":
                     return False, f"{part.name}: not written yet (it still raises NotImplementedError)"
-                return False, f"{part.name}: {result.error}"
+                return False, f"{part.name}: {result.error}" + self._example(facts)
             problem = self.returned_problem(part, facts, call_id, result)
             if problem:
-                return False, f"{part.name}: {problem}"
+                return False, f"{part.name}: {problem}" + self._example(facts)
         return True, "defined; returns the right types and shapes"
+
+    def _example(self, facts: PartFacts) -> str:
+        """The public example's expected and given output, when the function was called on it."""
+        for call in facts.plan["calls"]:
+            if call.get("example"):
+                result = facts.result(call["id"])
+                if result.ok and result.values:
+                    said = example_problem(self.name, result.values[0])
+                    return f"\n{said}" if said else ""
+        return ""
 
     def judge_calls(self, part, facts: PartFacts, settings) -> Verdict:
         raise NotImplementedError
@@ -121,24 +156,14 @@ class MlpForward(FunctionCheck):
         return plan
 
     def judge_calls(self, part, facts, settings) -> Verdict:
-        passed, problems = 0, []
-        calls = facts.plan["calls"]
-        for call in calls:
+        expected, outputs = [], []
+        for call in facts.plan["calls"]:
             result = facts.result(call["id"])
             if not result.ok:
                 return call_failed(part.name, result.error)
-            expected = mlp_reference(*facts.inputs[call["id"]])
-            got = np.asarray(result.values[0])
-            if got.shape != expected.shape:
-                problems.append(f"for X of shape ({expected.shape[0]}, 10) expected output shape {expected.shape}, got {got.shape}")
-            elif not np.allclose(got, expected, rtol=1e-5, atol=1e-6):
-                worst = float(np.max(np.abs(got - expected)))
-                problems.append(f"values differ from ReLU(X·Wh + bh)·Wo + bo by up to {worst:.3g}")
-            else:
-                passed += 1
-        if passed == len(calls):
-            return Verdict(1.0, f"correct on {passed} random batches.")
-        return Verdict(passed / len(calls), f"{passed} of {len(calls)} random batches right; {problems[0]}.")
+            expected.append(mlp_reference(*facts.inputs[call["id"]]))
+            outputs.append(np.asarray(result.values[0]))
+        return batches_verdict(expected, outputs)
 
     def returned_problem(self, part, facts, call_id, result) -> str | None:
         X = facts.inputs[call_id][0]
@@ -150,6 +175,8 @@ class MlpForward(FunctionCheck):
 # --- ch14.q7: embedded Reber grammar -----------------------------------------------------------
 
 GRAMMAR = {"global": "embedded_reber_grammar"}
+DEFAULT_GRAMMAR = {"global": "default_reber_grammar"}
+OTHER_CHARS = "XVTSPEB"  # one case passes the letters in another order: the function must follow `chars`
 
 
 def _strings_problem(result) -> str | None:
@@ -162,13 +189,21 @@ class ReberGenerate(FunctionCheck):
     def plan(self, part, rng, mode) -> PartPlan:
         plan = PartPlan()
         plan.call(part.name, [GRAMMAR], "str", repeat=300)
+        plan.call(part.name, [DEFAULT_GRAMMAR], "str", repeat=300)  # the question asks for both grammars
         return plan
 
     def judge_calls(self, part, facts, settings) -> Verdict:
-        result = facts.result(facts.plan["calls"][0]["id"])
-        if not result.ok:
-            return call_failed(part.name, result.error)
-        return reber_verdicts.judge_generated(result.values)
+        verdicts = []
+        for call, grammar in zip(facts.plan["calls"], ("embedded", "default")):
+            result = facts.result(call["id"])
+            if not result.ok:
+                return call_failed(f"{part.name}({grammar}_reber_grammar)", result.error)
+            verdicts.append(reber_verdicts.judge_generated(result.values, grammar=grammar))
+        worst = min(verdicts, key=lambda v: v.fraction)
+        if len(verdicts) > 1 and worst is verdicts[1] and worst.fraction < 1:
+            worst.message = f"with default_reber_grammar: {worst.message}"
+        worst.details = {"embedded": verdicts[0].details, **({"default": verdicts[1].details} if len(verdicts) > 1 else {})}
+        return worst
 
     def returned_problem(self, part, facts, call_id, result) -> str | None:
         return _strings_problem(result)
@@ -196,20 +231,22 @@ class ReberOneHot(FunctionCheck):
     def plan(self, part, rng, mode) -> PartPlan:
         plan = PartPlan()
         strings_rng = random.Random(int(rng.integers(2**32)))
-        for _ in range(8):
+        for k in range(9):
             string = reber.generate_string(reber.EMBEDDED_REBER_GRAMMAR, strings_rng)
             n_steps = len(string) + int(rng.integers(0, 30))
-            plan.call(part.name, [string, n_steps, reber.CHARS], "array")
+            plan.call(part.name, [string, n_steps, OTHER_CHARS if k == 8 else reber.CHARS], "array")
         return plan
 
     def judge_calls(self, part, facts, settings) -> Verdict:
         cases, outputs = [], []
         for call in facts.plan["calls"]:
-            string, n_steps, _ = call["args"]
+            if call.get("example"):
+                continue
+            string, n_steps, chars = call["args"]
             result = facts.result(call["id"])
             if not result.ok:
                 return call_failed(f"{part.name}({string!r}, {n_steps})", result.error)
-            cases.append((string, n_steps))
+            cases.append((string, n_steps, chars))
             outputs.append(result.values[0])
         return reber_verdicts.judge_one_hot(cases, outputs)
 

@@ -10,7 +10,10 @@ import numpy as np
 
 from grader.checks.base import Check, PartFacts, PartPlan
 from grader.data import reber
+from grader.feedback.check_text import accuracy_line
+from grader.feedback.hints import model_hints
 from grader.judge import models as verdicts
+from grader.judge.leakage import leakage_check
 from grader.judge.verdict import Verdict
 
 # input and output shapes a well-formed model has for each check (None: any size)
@@ -55,7 +58,19 @@ class MnistCheck(Check):
     recurrent: bool = False
 
     def plan(self, part, rng, mode) -> PartPlan:
-        return PartPlan(model={"file": part.file, "inputs": ["mnist_test" if mode == "grade" else "mnist_validation"]})
+        # the same images unscaled too: a model trained on 0-255 pixels does better on those
+        # and the sealed training digits: a model trained on the public test set does worse on those
+        names = ["mnist_test", "mnist_test_raw", "mnist_sealed"] if mode == "grade" else ["mnist_validation", "mnist_validation_raw"]
+        return PartPlan(model={"file": part.file, "inputs": names})
+
+    def hints(self, facts: PartFacts, scaled: str, labels) -> list[str]:
+        predictions = facts.model.get("predictions", {})
+        accuracies = [
+            None if predictions.get(name) is None or labels is None or predictions[name].shape != (len(labels), 10)
+            else float(np.mean(np.argmax(predictions[name], axis=1) == labels))
+            for name in (scaled, scaled + "_raw")
+        ]
+        return model_hints(facts.model["description"], self.name, *accuracies)
 
     def judge(self, part, facts: PartFacts, settings, ctx) -> Verdict:
         problem = file_problem(part, facts)
@@ -65,8 +80,16 @@ class MnistCheck(Check):
         predictions = facts.model.get("predictions", {}).get("mnist_test")
         if predictions is None:  # loaded but could not predict: a wrong shape says it better than Keras
             shape = verdicts.shape_problem(self.name, description)
-            return Verdict(0.0, f"{part.file}: {shape or facts.model.get('error')}")
-        return verdicts.mnist_verdict(description, predictions, ctx.mnist_labels, settings["threshold"], self.recurrent)
+            verdict = Verdict(0.0, f"{part.file}: {shape or facts.model.get('error')}")
+        else:
+            verdict = verdicts.mnist_verdict(description, predictions, ctx.mnist_labels, settings["threshold"], self.recurrent)
+        if verdict.fraction < 1:
+            verdict.message += "".join(f" Hint: {hint}" for hint in self.hints(facts, "mnist_test", ctx.mnist_labels))
+        sealed = facts.model.get("predictions", {}).get("mnist_sealed")
+        if predictions is not None and sealed is not None and ctx.sealed_labels is not None and "accuracy" in verdict.details:
+            # the score stands: a flag is for the instructor to decide on
+            verdict.details["leakage"] = leakage_check(predictions, ctx.mnist_labels, sealed, ctx.sealed_labels)
+        return verdict
 
     def well_formed(self, part, facts: PartFacts, settings) -> tuple[bool, str]:
         problem = file_problem(part, facts)
@@ -80,10 +103,9 @@ class MnistCheck(Check):
         if predictions is None or labels is None:
             return True, f"{part.file} loads; could not predict: {facts.model.get('error')}"
         accuracy = float(np.mean(np.argmax(predictions, axis=1) == labels))
-        return True, (
-            f"{part.file} loads; validation accuracy {accuracy:.2%} on the {len(labels):,} held-out training "
-            f"digits; full marks need {settings['threshold']:.0%} on the hidden test set"
-        )
+        hints = "".join(f" Hint: {hint}" for hint in self.hints(facts, "mnist_validation", labels)) if accuracy < settings["threshold"] else ""
+        line = accuracy_line(accuracy, settings["threshold"], on=f"the {len(labels):,} held-out training digits")
+        return True, f"{part.file} loads; {line}{hints}"
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,7 @@ from typing import Any
 import grader
 from grader.ci.cases import TestCase, cases_from_report
 from grader.ci.gradescope import failure_results, results_json, write_results
+from grader.errors import GraderError
 from grader.records import Report
 
 VENV = "/opt/homl-grader"
@@ -200,7 +201,8 @@ def build_bundle(
         notebooks = [n for n in notebooks if n.stem == assignment]
     if not notebooks:
         wanted = f"{assignment}.ipynb" if assignment else "*.ipynb"
-        raise FileNotFoundError(f"no solution notebook {wanted} in {solutions}")
+        known = ", ".join(n.stem for n in sorted(solutions.glob("*.ipynb"))) or "none"
+        raise GraderError(f"no solution notebook {wanted} in {solutions} (assignments there: {known})")
     from grader.assign.spec import load_solutions
 
     with tempfile.TemporaryDirectory(prefix="homl-bundle-") as temp:

@@ -15,4 +15,6 @@ hidden labels never reach a worker.
     run.py         run_jobs(): the one call for the `grade` command
     progress.py    done / running / failed / time left
     canonical.py   a report's canonical JSON, for comparing runs (no times, no durations)
+    class_run.py   run_on_cluster(): the cluster route of a class run (run_class.grade_class)
+    merge.py       `grade merge`: the shards' run records into one report folder
 """

@@ -23,7 +23,16 @@ RUNS = "runs"
 class ShardFacts:
     seed: int
     submissions: Path
-    last_run: dict  # limits, sandboxed, check settings of the first shard
+    last_run: dict  # limits, check settings, course of the first shard
+    isolation: str  # what the shards' records ran in: part of every run plan, so merge plans the same
+
+
+def _isolation(folder: Path, last_run: dict) -> str:
+    for record in sorted((Path(folder) / RUNS).glob("*/record.json")):
+        environment = json.loads(record.read_text()).get("plan", {}).get("environment", {})
+        if environment.get("isolation"):
+            return environment["isolation"]
+    return "bubblewrap" if last_run.get("sandboxed", True) else "none"
 
 
 def shard_facts(dirs: list[Path]) -> ShardFacts:
@@ -38,7 +47,7 @@ def shard_facts(dirs: list[Path]) -> ShardFacts:
             seed, last_run = store.get("seed"), store.get("last_run") or {}
         finally:
             store.close()
-        current = ShardFacts(seed, Path(last_run.get("submissions", "")), last_run)
+        current = ShardFacts(seed, Path(last_run.get("submissions", "")), last_run, _isolation(folder, last_run))
         if facts is None:
             facts = current
         elif (current.seed, current.submissions) != (facts.seed, facts.submissions):

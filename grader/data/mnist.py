@@ -5,8 +5,13 @@ imported by the instructor into the data folder; the imported one wins. Both use
 (x_train, y_train, x_test, y_test, uint8).
 
 Students' notebooks never see the real test set: `sandbox_files()` derives a notebook npz whose
-"test" split is the last 10,000 training digits, and a separate file of the real test images
+"test" split is the last 5,000 training digits, and a separate file of the real test images
 without labels for the model evaluator. The real test labels stay with the grader (`test_labels()`).
+
+Nor do they see the sealed slice, training digits 50,000-54,999: its images go only to the model
+evaluator (`sealed_images`) and its labels stay with the grader (`sealed_labels()`). A model far
+more accurate on the public test set than on these digits may have been trained on the test set
+(grader/judge/leakage.py).
 """
 
 from __future__ import annotations
@@ -28,8 +33,10 @@ from typing import BinaryIO, Literal
 
 import numpy as np
 
-HELD_OUT = 10_000  # last training digits, the notebook's stand-in test set
 TRAIN_FOR_NOTEBOOK = 50_000  # first training digits, what the notebook trains on
+SEALED = slice(50_000, 55_000)  # training digits no sandbox sees: the leakage check's reference
+HELD_OUT = 5_000  # last training digits, the notebook's stand-in test set
+N_SEALED = SEALED.stop - SEALED.start
 N_TRAIN = 60_000
 N_TEST = 10_000
 IMAGE_SHAPE = (28, 28)
@@ -39,6 +46,7 @@ BUNDLED_NPZ = Path(__file__).parent / "bundled" / "mnist.npz"
 IMPORTED_NAME = "mnist.npz"
 NOTEBOOK_NAME = "notebook-mnist.npz"
 TEST_IMAGES_NAME = "test-images.npy"
+SEALED_IMAGES_NAME = "sealed-images.npy"
 MANIFEST_NAME = "manifest.json"
 
 IMAGES_MAGIC = 0x00000803  # unsigned bytes, 3 dimensions
@@ -73,9 +81,10 @@ class MnistCopy:
 
 @dataclass(frozen=True)
 class SandboxFiles:
-    notebook_npz: Path  # training digits only: 50,000 to train on, the last 10,000 as "test"
+    notebook_npz: Path  # training digits only: the first 50,000 to train on, the last 5,000 as "test"
     test_images: Path  # the real test images, no labels: for the model evaluator
     source: MnistCopy
+    sealed_images: Path | None = None  # training digits 50,000-54,999, no labels: for the model evaluator
 
 
 # ---------------------------------------------------------------- where the copies are
@@ -153,17 +162,25 @@ def load_arrays(copy: MnistCopy) -> dict[str, np.ndarray]:
 
 def test_labels(copy: MnistCopy | None = None) -> np.ndarray:
     """The real y_test: for the grader's own accuracy computation, never for a sandbox."""
-    copy = copy or active()
-    with _open_verified(copy) as npz:
-        labels = npz["y_test"]
-    where = f"{copy.origin} copy {copy.path}"
-    if labels.shape != (N_TEST,) or labels.dtype != np.uint8:
-        raise MnistError(f"{where}: y_test is {labels.dtype} {labels.shape}, expected uint8 ({N_TEST},)")
-    _check_label_range(labels, where, "y_test")
-    return labels
+    return _labels(copy or active(), "y_test", N_TEST)
 
 
 test_labels.__test__ = False  # a grader function, not a pytest test, whatever its name
+
+
+def sealed_labels(copy: MnistCopy | None = None) -> np.ndarray:
+    """Labels of the sealed slice (training digits 50,000-54,999): for the grader only, never a sandbox."""
+    return _labels(copy or active(), "y_train", N_TRAIN)[SEALED].copy()
+
+
+def _labels(copy: MnistCopy, key: str, n: int) -> np.ndarray:
+    with _open_verified(copy) as npz:
+        labels = npz[key]
+    where = f"{copy.origin} copy {copy.path}"
+    if labels.shape != (n,) or labels.dtype != np.uint8:
+        raise MnistError(f"{where}: {key} is {labels.dtype} {labels.shape}, expected uint8 ({n},)")
+    _check_label_range(labels, where, key)
+    return labels
 
 
 @contextlib.contextmanager
@@ -423,14 +440,14 @@ def _what_magic_says(found: int) -> str:
 
 
 def sandbox_files(copy: MnistCopy | None = None) -> SandboxFiles:
-    """The notebook npz (training digits only) and the real test images (no labels).
+    """The notebook npz (training digits only), the real test images and the sealed images (no labels).
 
     Derived once per source sha256 into data_dir()/derived/<sha256[:16]>/ and reused while the
     manifest there vouches for both files.
     """
     copy = copy or active()
     folder = data_dir() / "derived" / copy.sha256[:16]
-    files = SandboxFiles(folder / NOTEBOOK_NAME, folder / TEST_IMAGES_NAME, copy)
+    files = SandboxFiles(folder / NOTEBOOK_NAME, folder / TEST_IMAGES_NAME, copy, folder / SEALED_IMAGES_NAME)
     if not _derived_intact(files):
         try:
             _derive(files)
@@ -447,8 +464,10 @@ def _derived_intact(files: SandboxFiles) -> bool:
             recorded["source_sha256"] == files.source.sha256
             and recorded["train_for_notebook"] == TRAIN_FOR_NOTEBOOK
             and recorded["held_out"] == HELD_OUT
+            and recorded["sealed"] == [SEALED.start, SEALED.stop]
             and recorded["files"][NOTEBOOK_NAME] == _file_sha256(files.notebook_npz)
             and recorded["files"][TEST_IMAGES_NAME] == _file_sha256(files.test_images)
+            and recorded["files"][SEALED_IMAGES_NAME] == _file_sha256(files.sealed_images)
         )
     except (OSError, ValueError, KeyError, TypeError):
         return False
@@ -467,15 +486,18 @@ def _derive(files: SandboxFiles) -> None:
     # Uncompressed: written in a fraction of a second and loaded fast in every sandbox.
     _write_atomically(files.notebook_npz, lambda f: np.savez(f, **notebook))
     _write_atomically(files.test_images, lambda f: np.save(f, arrays["x_test"], allow_pickle=False))
+    _write_atomically(files.sealed_images, lambda f: np.save(f, x_train[SEALED], allow_pickle=False))
     # The manifest comes last: its presence says both files above are complete.
     manifest = {
         "source_sha256": files.source.sha256,
         "source_origin": files.source.origin,
         "train_for_notebook": TRAIN_FOR_NOTEBOOK,
         "held_out": HELD_OUT,
+        "sealed": [SEALED.start, SEALED.stop],
         "files": {
             NOTEBOOK_NAME: _file_sha256(files.notebook_npz),
             TEST_IMAGES_NAME: _file_sha256(files.test_images),
+            SEALED_IMAGES_NAME: _file_sha256(files.sealed_images),
         },
     }
     text = json.dumps(manifest, indent=2) + "\n"

@@ -41,8 +41,23 @@ MIGRATIONS = [
         PRIMARY KEY (student, assignment, item));
     CREATE TABLE reference_builds (digest TEXT PRIMARY KEY, description TEXT NOT NULL);
     """,
+    # 2: an LMS's own late mark (Canvas _LATE_), kept for late penalties judged again later
+    """
+    ALTER TABLE submissions ADD COLUMN lms_late INTEGER NOT NULL DEFAULT 0;
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def _storable(value: Any) -> Any:
+    """Text SQLite can hold: a folder name that is not UTF-8 (surrogate escapes) maps to one
+    fixed text, so the same student is always the same row."""
+    if isinstance(value, str):
+        try:
+            return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        except UnicodeEncodeError:  # a lone surrogate that is no escape
+            return value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    return value
 
 
 def _now() -> str:
@@ -85,11 +100,11 @@ class Gradebook:
 
     def _write(self, sql: str, args: tuple = ()) -> None:
         with self.lock:
-            self.db.execute(sql, args)
+            self.db.execute(sql, tuple(map(_storable, args)))
 
     def _rows(self, sql: str, args: tuple = ()) -> list[tuple]:
         with self.lock:
-            return self.db.execute(sql, args).fetchall()
+            return self.db.execute(sql, tuple(map(_storable, args))).fetchall()
 
     # --- meta ------------------------------------------------------------------------------------
 
@@ -102,11 +117,20 @@ class Gradebook:
 
     # --- submissions and runs --------------------------------------------------------------------
 
-    def saw_submission(self, student: str, assignment: str, sha256: str, file: str, submitted_at: str | None) -> None:
+    def saw_submission(self, student: str, assignment: str, sha256: str, file: str, submitted_at: str | None,
+                       lms_late: bool = False) -> None:
         self._write(
-            "INSERT OR IGNORE INTO submissions (student, assignment, sha256, file, submitted_at, seen_at) VALUES (?, ?, ?, ?, ?, ?)",
-            (student, assignment, sha256, file, submitted_at, _now()),
+            "INSERT OR REPLACE INTO submissions (student, assignment, sha256, file, submitted_at, seen_at, lms_late) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (student, assignment, sha256, file, submitted_at, _now(), int(lms_late)),
         )
+
+    def submission(self, student: str, assignment: str, sha256: str) -> dict | None:
+        rows = self._rows(
+            "SELECT file, submitted_at, lms_late FROM submissions WHERE student = ? AND assignment = ? AND sha256 = ?",
+            (student, assignment, sha256),
+        )
+        return {"file": rows[0][0], "submitted_at": rows[0][1], "lms_late": bool(rows[0][2])} if rows else None
 
     def run_path(self, name: str) -> str | None:
         rows = self._rows("SELECT path FROM runs WHERE name = ?", (name,))
@@ -150,7 +174,7 @@ class Gradebook:
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (report.student, report.assignment, report.run or None, report.key_version or None, judgement,
              json.dumps(inputs, default=str), report.status, report.score, report.max_score,
-             json.dumps(report.to_json(), ensure_ascii=False), _now()),
+             json.dumps(report.to_json()), _now()),
         )
 
     def current_reports(self) -> list[Report]:

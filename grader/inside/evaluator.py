@@ -7,9 +7,11 @@ pools would not survive the fork.
 
 Protocol: one JSON request per line on stdin, one JSON response per line on the original
 stdout (fd 1 is pointed at stderr so library prints cannot corrupt it).
-Request: {"id", "model": path | null, "inputs": "mnist_test" | path.npy | null,
-          "reference": {"builder": name, "args": [...]} | null, "out": folder}
-Child writes <out>/description.json, <out>/predictions.npy, <out>/reference.json.
+Request: {"id", "model": path | null, "inputs": "mnist_test" | "mnist_sealed" | path.npy | null,
+          "also": ["mnist_sealed", ...] (optional), "reference": {"builder": name, "args": [...]} | null,
+          "out": folder}
+Child writes <out>/description.json, <out>/predictions.npy, <out>/predictions-<name>.npy for each
+name in "also", <out>/reference.json.
 Response: {"id", "ok": bool, "error": str | null}
 """
 
@@ -24,6 +26,8 @@ import zipfile
 
 MAX_MODEL_BYTES = 1 << 30  # a .keras file, compressed or not
 TEST_IMAGES_ENV = "HOML_GRADER_TEST_IMAGES"
+SEALED_IMAGES_ENV = "HOML_GRADER_SEALED_IMAGES"
+IMAGE_INPUTS = {"mnist_test": TEST_IMAGES_ENV, "mnist_sealed": SEALED_IMAGES_ENV}  # name -> where its file is
 
 
 def _check_archive(path: str) -> None:
@@ -111,7 +115,20 @@ def build_reference(source: str, function: str, args: list):
     return namespace[function](*args)
 
 
-def _serve_one(request: dict, test_images) -> None:
+def _inputs(name: str, images: dict):
+    """A named image set (scaled to [0, 1] like the notebooks do) or an .npy file the grader wrote."""
+    import numpy as np
+
+    raw = name.endswith("_raw")  # pixels as stored (0-255): tells a model trained unscaled
+    base = name.removesuffix("_raw")
+    if base in IMAGE_INPUTS:
+        if images.get(base) is None:
+            raise ValueError(f"the evaluator was started without the {base} images")
+        return images[base].astype("float32") / (1.0 if raw else 255.0)
+    return np.load(name, allow_pickle=False)
+
+
+def _serve_one(request: dict, images: dict) -> None:
     """In the forked child: do the request, write the results, exit."""
     import numpy as np
     import keras
@@ -140,19 +157,20 @@ def _serve_one(request: dict, test_images) -> None:
         with open(f"{out}/description.json", "w") as f:
             json.dump(describe(model), f)
         inputs = request.get("inputs")
-        if inputs:
-            x = (test_images.astype("float32") / 255.0) if inputs == "mnist_test" else np.load(inputs, allow_pickle=False)
-            predictions = model.predict(x, batch_size=500, verbose=0)
+        named = [(inputs, "predictions.npy")] if inputs else []
+        named += [(name, f"predictions-{name}.npy") for name in request.get("also") or []]
+        for source, target in named:
+            predictions = model.predict(_inputs(source, images), batch_size=500, verbose=0)
             if isinstance(predictions, (list, tuple)):
                 raise ValueError(f"the model has {len(predictions)} outputs; one was expected")
-            np.save(f"{out}/predictions.npy", np.asarray(predictions, dtype="float32"))
+            np.save(f"{out}/{target}", np.asarray(predictions, dtype="float32"))
 
 
-def _child(request: dict, test_images, timeout: float) -> None:
+def _child(request: dict, images: dict, timeout: float) -> None:
     signal.alarm(int(timeout) + 1)
     status = 0
     try:
-        _serve_one(request, test_images)
+        _serve_one(request, images)
     except BaseException as exc:
         with open(f"{request['out']}/error.txt", "w") as f:
             f.write(str(exc) or type(exc).__name__)
@@ -171,15 +189,17 @@ def serve(timeout: float) -> None:
     import keras  # noqa: F401  (the import is what the fork server exists to pay once)
     import tensorflow  # noqa: F401
 
-    path = os.environ.get(TEST_IMAGES_ENV)
-    test_images = np.load(path, allow_pickle=False) if path and os.path.exists(path) else None
+    images = {}
+    for name, variable in IMAGE_INPUTS.items():
+        path = os.environ.get(variable)
+        images[name] = np.load(path, allow_pickle=False) if path and os.path.exists(path) else None
     protocol.write(json.dumps({"ready": True}) + "\n")
     for line in sys.stdin:
         request = json.loads(line)
         started = time.monotonic()
         pid = os.fork()
         if pid == 0:
-            _child(request, test_images, timeout)
+            _child(request, images, timeout)
         error = None
         while True:
             done, status = os.waitpid(pid, os.WNOHANG)

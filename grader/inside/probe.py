@@ -91,6 +91,38 @@ def _signature(namespace, name):
     return {"defined": True, "callable": True, "params": params}
 
 
+def _cell_counts() -> dict:
+    """Filename IPython compiled a cell under -> that cell's execution count (In [n])."""
+    try:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+        return dict(getattr(shell.compile, "_filename_map", {}) or {}) if shell else {}
+    except Exception:  # not in IPython, or its internals moved: lines without cell numbers
+        return {}
+
+
+def _is_cell_file(filename: str) -> bool:
+    return filename in _CELL_FILES or "ipykernel_" in filename or filename.startswith("<ipython-input")
+
+
+_CELL_FILES: dict = {}
+
+
+def _student_line(tb) -> str:
+    """ " (In [12], line 3: `code`)": the deepest frame in the student's cells, not in library
+    code (Keras, NumPy) the student called, nor in this probe."""
+    _CELL_FILES.update(_cell_counts())
+    frames = [f for f in traceback.extract_tb(tb) if f.filename != __file__]
+    for frame in reversed(frames):
+        if _is_cell_file(frame.filename):
+            count = _CELL_FILES.get(frame.filename)
+            cell = f"In [{count}], " if isinstance(count, int) else ""
+            code = f": `{frame.line.strip()[:120]}`" if frame.line and frame.line.strip() else ""
+            return f" ({cell}line {frame.lineno}{code})"
+    return ""
+
+
 def _write_new(path, data: bytes) -> None:
     """Write a file that must not exist yet (never through a link the notebook left there)."""
     fd = _os_open(path, _O_NEW, 0o644)
@@ -129,8 +161,7 @@ def run(namespace, plan_path, token=""):
                     entry.update(ok=False, error=f"did not return within {timeout} s", exception="timeout")
                     break
                 except BaseException as exc:  # the student's exception, reported to them
-                    last = traceback.extract_tb(exc.__traceback__)[-1:]
-                    where = f" (line {last[0].lineno})" if last else ""
+                    where = _student_line(exc.__traceback__)
                     entry.update(ok=False, error=f"{type(exc).__name__}: {str(exc)[:300]}{where}",
                                  exception=type(exc).__name__)
                     break

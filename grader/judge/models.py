@@ -10,6 +10,7 @@ import numpy as np
 
 from grader.data import reber
 from grader.judge import reber_verdicts
+from grader.judge.leakage import accuracy_summary, accuracy_text
 from grader.judge.verdict import Verdict
 
 RECURRENT = {"SimpleRNN", "GRU", "LSTM", "RNN"}
@@ -91,14 +92,17 @@ def mnist_verdict(description: dict, predictions, labels: np.ndarray, threshold:
     if predictions is None or predictions.shape != (len(labels), 10) or not np.all(np.isfinite(predictions)):
         shape = None if predictions is None else predictions.shape
         return Verdict(0.0, f"the model's predictions on the test set are unusable (shape {shape}, or not finite).")
-    accuracy = float(np.mean(np.argmax(predictions, axis=1) == labels))
+    correct = int(np.sum(np.argmax(predictions, axis=1) == labels))
+    summary = accuracy_summary(correct, len(labels))
+    accuracy = correct / len(labels)
     fraction = _accuracy_scale(accuracy, threshold, floor)
-    details = {"accuracy": round(accuracy, 4), "n": int(len(labels)), "threshold": threshold}
+    details = {"accuracy": round(accuracy, 4), "n": int(len(labels)), "ci95": summary["ci95"], "threshold": threshold}
+    shown = accuracy_text(summary)
     if fraction == 1.0:
-        return Verdict(1.0, f"accuracy {accuracy:.2%} on the {len(labels):,} hidden test digits (needs {threshold:.0%}).", details)
+        return Verdict(1.0, f"accuracy {shown} on the hidden test digits (needs {threshold:.0%}).", details)
     return Verdict(
         fraction,
-        f"accuracy {accuracy:.2%} on the {len(labels):,} hidden test digits, below the {threshold:.0%} "
+        f"accuracy {shown} on the hidden test digits, below the {threshold:.0%} "
         f"needed for full marks (partial credit: {fraction:.0%} of the points).",
         details,
     )
@@ -122,41 +126,3 @@ def reber_inputs_for(description: dict, strings: list[str]) -> tuple[np.ndarray,
         return reber.one_hot_batch(strings, longest), np.arange(len(strings))
     keep = np.array([i for i, s in enumerate(strings) if len(s) <= steps], dtype=np.int64)
     return reber.one_hot_batch([strings[i] for i in keep], steps), keep
-
-
-# --- builders: compared layer by layer with the grader's own build -------------------------------
-
-def _layer_line(layer: dict) -> str:
-    kind = layer["class"] + (f"({layer['wraps']})" if layer.get("wraps") else "")
-    shape = _shape(layer["output_shape"]) if layer.get("output_shape") else "?"
-    return f"{kind} → {shape}, {layer['params']:,} params"
-
-
-def compare_models(student: dict, reference: dict) -> Verdict:
-    """Full marks when every layer matches in type, output shape and parameter count."""
-    mine = [l for l in student["layers"] if l["class"] != "InputLayer"]
-    want = [l for l in reference["layers"] if l["class"] != "InputLayer"]
-    if student["inputs"] != reference["inputs"]:
-        got = ", ".join(_shape(s) for s in student["inputs"])
-        return Verdict(0.0, f"input shape is {got}, expected {_shape(reference['inputs'][0])}.")
-    kinds = [(l["class"], l.get("wraps")) for l in mine]
-    want_kinds = [(l["class"], l.get("wraps")) for l in want]
-    if kinds != want_kinds:
-        got = " → ".join(k + (f"({w})" if w else "") for k, w in kinds) or "no layers"
-        expected = " → ".join(k + (f"({w})" if w else "") for k, w in want_kinds)
-        return Verdict(0.0, f"layers are {got}; expected {expected}.")
-    for i, (a, b) in enumerate(zip(mine, want)):
-        if a.get("output_shape") != b.get("output_shape"):
-            return Verdict(
-                0.5,
-                f"layer {i + 1} ({a['class']}) outputs {_shape(a['output_shape'] or [])}, expected "
-                f"{_shape(b['output_shape'])} (check return_sequences, units and padding).",
-            )
-    for i, (a, b) in enumerate(zip(mine, want)):
-        if a["params"] != b["params"]:
-            return Verdict(0.5, f"layer {i + 1} ({a['class']}) has {a['params']:,} parameters, expected {b['params']:,}.")
-    for i, (a, b) in enumerate(zip(mine, want)):
-        for key in ("dropout", "recurrent_dropout", "activation"):
-            if key in b and a.get(key) != b[key]:
-                return Verdict(0.5, f"layer {i + 1} ({a['class']}) has {key}={a.get(key)!r}, expected {b[key]!r}.")
-    return Verdict(1.0, "every layer matches: " + "; ".join(_layer_line(l) for l in mine) + ".")

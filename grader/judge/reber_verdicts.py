@@ -16,6 +16,8 @@ import numpy as np
 
 from grader.data.reber import (
     CHARS,
+    DEFAULT_REBER_GRAMMAR,
+    EMBEDDED_REBER_GRAMMAR,
     expected_length_stats,
     is_grammatical,
     is_one_substitution_from_grammatical,
@@ -41,16 +43,27 @@ DISTINCT_FRACTION_REQUIRED = 0.5
 # probability around 1e-27, so longer ones are simply reported as implausible.
 MAX_CHECKED_LENGTH = 200
 
+# The embedded grammar's second letter (T or P) is chosen with probability 1/2 each: the long-range
+# dependency the exercise teaches. Two-sided exact binomial test at this level: an honest generator
+# fails with probability below 1e-6, one that takes a branch 70% of the time in 300 strings with
+# p ~ 1e-11, one that never takes a branch with p = 2^-299.
+BRANCH_ALPHA = 1e-6
+
 # Caps on the score fraction for each kind of failure (the lowest applicable cap wins).
 _CAP_NO_VARIETY = 0.25  # a fixed string or a handful: not a random generator at all
 _CAP_WRONG_MEAN_LENGTH = 0.5  # random and grammatical, but transitions not chosen uniformly
+_CAP_WRONG_BRANCHES = 0.5  # the T...T and P...P branches not taken half the time each
 
 
 # --- generate_string ----------------------------------------------------------------------
 
 
-def judge_generated(strings: Sequence) -> Verdict:
-    """Judge N outputs of the student's `generate_string(embedded_reber_grammar)`.
+GRAMMARS = {"embedded": EMBEDDED_REBER_GRAMMAR, "default": DEFAULT_REBER_GRAMMAR}
+
+
+def judge_generated(strings: Sequence, grammar: str = "embedded") -> Verdict:
+    """Judge N outputs of the student's `generate_string(embedded_reber_grammar)`, or of
+    `generate_string(default_reber_grammar)` with grammar="default" (the question asks for both).
 
     Rule (the lowest applicable cap wins):
     - every output must be a str accepted by the recognizer; otherwise the fraction is at
@@ -58,15 +71,18 @@ def judge_generated(strings: Sequence) -> Verdict:
     - the number of distinct strings must be at least half what an honest generator
       typically gives for this N (about 112 for N = 300); otherwise at most 0.25;
     - the mean length must be within 7 standard errors of the true mean (12 letters, about
-      +/- 1.4 for N = 300); otherwise at most 0.5.
-    Full marks when all three hold. Meant for N of a few hundred.
+      +/- 1.4 for N = 300); otherwise at most 0.5;
+    - (embedded grammar) the grammatical strings must take the T...T and P...P branches in the
+      grammar's proportions (1/2 each): two-sided exact binomial test, p >= 1e-6; otherwise at most 0.5.
+    Full marks when all four hold. Meant for N of a few hundred.
     """
     if not isinstance(strings, (list, tuple)) or not strings:
         return Verdict(0.0, "generate_string produced no strings to check.", {"n": 0})
     n = len(strings)
     texts = [s for s in strings if isinstance(s, str)]
     not_text = [s for s in strings if not isinstance(s, str)]
-    ungrammatical = [s for s in texts if not is_grammatical(s)]
+    rules = GRAMMARS[grammar]
+    ungrammatical = [s for s in texts if not is_grammatical(s, rules)]
     n_grammatical = len(texts) - len(ungrammatical)
 
     caps, problems = [1.0], []
@@ -80,22 +96,28 @@ def judge_generated(strings: Sequence) -> Verdict:
         caps.append(0.5 * n_grammatical / n)
 
     n_distinct = len(set(texts))
-    distinct_required = DISTINCT_FRACTION_REQUIRED * _typical_distinct_count(n)
+    typical = _typical_distinct_count(n, grammar)
+    distinct_required = DISTINCT_FRACTION_REQUIRED * typical
     if n_distinct < distinct_required:
         caps.append(_CAP_NO_VARIETY)
         problems.append(
             f"Only {_plural(n_distinct, 'distinct string')} among {n} (a random generator gives about "
-            f"{_typical_distinct_count(n):.0f}): transitions must be chosen at random."
+            f"{typical:.0f}): transitions must be chosen at random."
         )
 
-    true_mean, true_std = expected_length_stats()
+    true_mean, true_std = expected_length_stats(rules)
     tolerance = MEAN_LENGTH_Z * true_std / math.sqrt(n)
     mean_length = float(np.mean([len(s) for s in texts])) if texts else 0.0
     if abs(mean_length - true_mean) > tolerance:
         caps.append(_CAP_WRONG_MEAN_LENGTH)
+        problems.append(_length_problem(mean_length, true_mean, tolerance, n))
+
+    branches = branch_balance([s for s in texts if s not in set(ungrammatical)] if grammar == "embedded" else [])
+    if branches["p_value"] < BRANCH_ALPHA:
+        caps.append(_CAP_WRONG_BRANCHES)
         problems.append(
-            f"The mean length is {mean_length:.2f} but should be {true_mean:.0f} +/- {tolerance:.2f} "
-            f"for {n} strings: each transition must be chosen uniformly."
+            f"{branches['n_t']} strings take the T...T branch and {branches['n_p']} the P...P branch "
+            f"(p = {branches['p_value']:.1g}): the second letter must be T or P with probability 1/2 each."
         )
 
     details = {
@@ -107,20 +129,58 @@ def judge_generated(strings: Sequence) -> Verdict:
         "mean_length": mean_length,
         "expected_mean_length": true_mean,
         "mean_length_tolerance": tolerance,
+        "n_branch_t": branches["n_t"],
+        "n_branch_p": branches["n_p"],
+        "branch_p_value": branches["p_value"],
+        "branch_alpha": BRANCH_ALPHA,
     }
     if not problems:
+        branch_text = f", {branches['n_t']} T...T and {branches['n_p']} P...P branches" if grammar == "embedded" else ""
         message = (
-            f"All {n} strings are grammatical and vary like the grammar's "
-            f"({n_distinct} distinct, mean length {mean_length:.1f})."
+            f"All {n} strings are grammatical and vary like the {grammar} grammar's "
+            f"({n_distinct} distinct, mean length {mean_length:.1f}{branch_text})."
         )
         return Verdict(1.0, message, details)
     return Verdict(min(caps), " ".join(problems[:2]), details)
 
 
+def _length_problem(mean_length: float, true_mean: float, tolerance: float, n: int) -> str:
+    """What a mean length off the grammar's says about the generator."""
+    if mean_length < true_mean:
+        mistake = (
+            "too short: loops are taken too rarely or the end is reached too soon; pick each state's "
+            "next transition with equal chance, e.g. random.choice(transitions)"
+        )
+    else:
+        mistake = (
+            "too long: loops are taken too often; pick each state's next transition with equal "
+            "chance, e.g. random.choice(transitions)"
+        )
+    return (
+        f"The strings are {mistake} (mean length {mean_length:.1f}; the grammar gives "
+        f"{true_mean:.0f} +/- {tolerance:.1f} over {n} strings)."
+    )
+
+
+def branch_balance(grammatical: Sequence[str]) -> dict:
+    """How many embedded strings take each branch, and the two-sided exact binomial p-value of 1/2.
+
+    The two-sided p-value is twice the smaller tail (at most 1); with p0 = 1/2 the lower tail
+    P(X <= k) equals the upper tail P(X >= n - k). Computed in logs, so it never underflows to
+    an exact 0 by accident before the comparison with the level.
+    """
+    n_t = sum(1 for s in grammatical if s[1:2] == "T")
+    n = len(grammatical)
+    if n == 0:
+        return {"n_t": 0, "n_p": 0, "p_value": 1.0}
+    log_tail = min(binomial_log_p_value(n_t, n), binomial_log_p_value(n - n_t, n))
+    return {"n_t": n_t, "n_p": n - n_t, "p_value": min(1.0, 2.0 * math.exp(log_tail))}
+
+
 @functools.lru_cache(maxsize=64)
-def _typical_distinct_count(n: int) -> float:
+def _typical_distinct_count(n: int, grammar: str = "embedded") -> float:
     # Cached: it samples 20 * n strings, and the grader asks for the same n for every student.
-    return typical_distinct_count(n)
+    return typical_distinct_count(n, GRAMMARS[grammar])
 
 
 # --- generate_corrupted_string ------------------------------------------------------------
@@ -131,7 +191,10 @@ def judge_corrupted(strings: Sequence) -> Verdict:
 
     Each output must be a str of letters from BEPSTVX, not grammatical, and one letter
     substitution away from a grammatical string. The fraction is the share of outputs that
-    are right, capped at 0.25 when all outputs (two or more) are identical.
+    are right, capped at 0.25 when all outputs (two or more) are identical, and at 0.5 when the
+    corruption is always at the same place (the question asks for a random position): more
+    than half of N >= 20 right outputs explained by a substitution at the same index counted
+    from the start, or from the end. (An honest generator puts at most ~15% at any one place.)
     """
     if not isinstance(strings, (list, tuple)) or not strings:
         return Verdict(0.0, "generate_corrupted_string produced no strings to check.", {"n": 0})
@@ -153,13 +216,46 @@ def judge_corrupted(strings: Sequence) -> Verdict:
     if n > 1 and len(set(map(repr, strings))) == 1:
         fraction = min(fraction, _CAP_NO_VARIETY)
         problems.append(f"All {n} outputs are the same, {_show(strings[0])}: corruptions must be random.")
+    wrong = {id(s) for outputs in found.values() for s in outputs}
+    place, count = most_common_corruption_place([s for s in strings if id(s) not in wrong])
+    if n >= 20 and count > SAME_PLACE_FRACTION * n:
+        fraction = min(fraction, _CAP_SAME_PLACE)
+        problems.append(
+            f"{count} of {n} corruptions are at the {place}: the letter to replace must be chosen at a random position."
+        )
 
-    details = {"n": n, "n_wrong": n_wrong, "n_distinct": n_distinct}
+    details = {"n": n, "n_wrong": n_wrong, "n_distinct": n_distinct, "most_common_place": place,
+               "n_at_most_common_place": count}
     details.update({f"n_{fault}": len(outputs) for fault, outputs in found.items()})
     if not problems:
         message = f"All {n} strings are ungrammatical and one letter away from a grammatical string."
         return Verdict(1.0, message, details)
     return Verdict(fraction, " ".join(problems[:2]), details)
+
+
+SAME_PLACE_FRACTION = 0.5
+_CAP_SAME_PLACE = 0.5
+
+
+def corruption_places(string: str) -> set[tuple[str, int]]:
+    """Where one substitution makes `string` grammatical: ("start", i) and ("end", j) for each such index."""
+    places = set()
+    for index, original in enumerate(string):
+        if any(c != original and is_grammatical(string[:index] + c + string[index + 1:]) for c in CHARS):
+            places |= {("start", index), ("end", len(string) - 1 - index)}
+    return places
+
+
+def most_common_corruption_place(strings: Sequence[str]) -> tuple[str | None, int]:
+    """The place (e.g. "letter 1 from the start") explaining the most corruptions, and how many."""
+    counts: dict[tuple[str, int], int] = {}
+    for string in strings:
+        for place in corruption_places(string):
+            counts[place] = counts.get(place, 0) + 1
+    if not counts:
+        return None, 0
+    (side, index), count = max(counts.items(), key=lambda item: (item[1], item[0]))
+    return f"letter {index + 1} from the {side}", count
 
 
 # What can be wrong with a supposedly corrupted string, in the order it is checked.
@@ -190,18 +286,20 @@ def _corruption_fault(s: Any) -> str | None:
 # --- string_to_one_hot --------------------------------------------------------------------
 
 
-def judge_one_hot(cases: Sequence[tuple[str, int]], outputs: Sequence) -> Verdict:
+def judge_one_hot(cases: Sequence[tuple], outputs: Sequence) -> Verdict:
     """Judge the student's `string_to_one_hot(string, n_steps)` outputs, one per (string, n_steps) case.
 
     Each output (array or nested list) must equal the trusted encoding: shape (n_steps, 7),
-    one-hot rows in the order BEPSTVX, zero rows after the string. The fraction is the share
-    of cases that are right; the message describes the first wrong one.
+    one-hot rows in the order BEPSTVX, zero rows after the string. A case may be
+    (string, n_steps, chars) to test that the function follows its `chars` argument (columns
+    in that order). The fraction is the share of cases that are right; the message describes
+    the first wrong one.
     """
     if len(outputs) != len(cases):
         return Verdict(0.0, f"Expected {len(cases)} encodings but got {len(outputs)}.", {"n": len(cases)})
     wrong = []
-    for (string, n_steps), output in zip(cases, outputs):
-        problem = _one_hot_problem(string, n_steps, output)
+    for case, output in zip(cases, outputs):
+        problem = _one_hot_problem(*case[:2], output, *case[2:])
         if problem:
             wrong.append(problem)
     n = len(cases)
@@ -211,10 +309,10 @@ def judge_one_hot(cases: Sequence[tuple[str, int]], outputs: Sequence) -> Verdic
     return Verdict((n - len(wrong)) / n, f"{len(wrong)} of {n} encodings are wrong; {wrong[0]}", details)
 
 
-def _one_hot_problem(string: str, n_steps: int, output: Any) -> str | None:
+def _one_hot_problem(string: str, n_steps: int, output: Any, chars: str = CHARS) -> str | None:
     """What is wrong with one encoding, as a sentence, or None if it is right."""
-    expected = string_to_one_hot(string, n_steps)
-    case = f"for {string!r} with n_steps={n_steps}"
+    expected = string_to_one_hot(string, n_steps, chars)
+    case = f"for {string!r} with n_steps={n_steps}" + (f" and chars={chars!r}" if chars != CHARS else "")
     try:
         actual = np.asarray(output, dtype=np.float64)
     except (TypeError, ValueError):

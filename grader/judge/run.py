@@ -15,10 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import grader
-from grader.assign.spec import Assignment, Item
+from grader.assign.spec import STATIC_KINDS, Assignment, Item
 from grader.checks import JudgeContext, check_for, check_name
+from grader.feedback import causes
+from grader.feedback.explain import explain, problem_sentences
 from grader.judge.verdict import Verdict
 from grader.records import ItemResult, PartResult, Report
+from grader.report.html import item_cell_lists
 from grader.run.plan import part_key
 from grader.run.record import RunRecord
 from grader.sandbox.execute import execution_problems
@@ -99,7 +102,8 @@ def run_problems(record: RunRecord) -> list[str]:
         problems.append(data["unreadable"])
     execution = data.get("execution")
     if execution:
-        problems.extend(execution_problems(execution))
+        cells = record.executed.cells if record.executed is not None else []
+        problems.extend(execution_problems(execution, cells))
         if data["plan"]["environment"].get("isolation") != "none" and not execution.get("limits_enforced", True):
             problems.append(LIMITS_NOT_ENFORCED)
     if data["plan"]["environment"].get("isolation") == "none":
@@ -145,4 +149,20 @@ def judge_run(
         key_version=key_version(spec),
         run=record.name,
     )
+    return with_causes(report, record, spec)
+
+
+def with_causes(report: Report, record: RunRecord, spec: Assignment) -> Report:
+    """Feedback that says first which cell raised or was stopped (as the student sees it) and
+    what that cost; static answers are left alone (no cell failure costs them)."""
+    if record.executed is None:
+        return report
+    cells = record.executed.cells
+    skipped = (record.data.get("execution") or {}).get("skipped", [])
+    found = explain(cells, [i.id for i in report.items], item_cell_lists(report.items, cells), not_run=skipped)
+    if not found:
+        return report
+    static = {p.name for i in spec.items for p in i.parts if p.kind in STATIC_KINDS}
+    report = causes.annotate(report, found, static_labels=static)
+    report.problems += [p for p in problem_sentences(found) if p not in report.problems]
     return report

@@ -23,7 +23,12 @@ def as_python(source: str) -> str:
 
 def parse_cell(source: str) -> ast.Module | None:
     """The cell's top-level AST, or None when the cell is not valid Python."""
+    return parse_python(as_python(source))
+
+
+def parse_python(text: str) -> ast.Module | None:
+    """The AST of plain Python text (a cell after `as_python`), or None when it is not valid."""
     try:
-        return ast.parse(as_python(source))
+        return ast.parse(text)
     except (SyntaxError, ValueError, MemoryError, RecursionError):  # e.g. 100,000 nested `-`
         return None

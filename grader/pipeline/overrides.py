@@ -30,6 +30,7 @@ def apply_override(reports: Path, student: str, item: str, score: float | None, 
             last.get("check_settings", {}),
             last.get("limit_sources", {}),
         )
+        settings.course = Path(last["course"]) if last.get("course") else None
         assignment = item.split(".")[0]
         spec = settings.specs.get(assignment)
         if spec is None or item not in {i.id for i in spec.items}:
@@ -47,9 +48,12 @@ def apply_override(reports: Path, student: str, item: str, score: float | None, 
             store.set_override(student, assignment, item, score, comment)
         grader_ = ClassGrader(Path(last.get("submissions", ".")), Path(reports), settings, store)
         run_path = store.run_path(latest["run"])
+        sha256 = json.loads(latest["report"])["submission_sha256"]
+        seen = store.submission(student, assignment, sha256) or {}
         submission = Submission(
-            student, assignment, path="", folder="", sha256=json.loads(latest["report"])["submission_sha256"],
+            student, assignment, path=seen.get("file", ""), folder="", sha256=sha256,
             note="; ".join(latest["inputs"].get("problems", [])),
+            submitted_at=seen.get("submitted_at"), lms_late=seen.get("lms_late", False),
         )
         report = grader_.judge(submission, latest["run"], None, Path(run_path), force=True)
         grader_.references.close()

@@ -16,28 +16,32 @@ from grader.sandbox.limits import Limits
 
 
 class ReferenceBuilds:
-    def __init__(self, store: Gradebook, limits: Limits, sandboxed: bool):
-        self.store = store
+    def __init__(self, store: Gradebook | None, limits: Limits, sandboxed: bool, isolation: str | None = None):
+        self.store = store  # None: remembered for this process only
+        self.memory: dict[str, dict] = {}
         self.limits = limits
         self.sandboxed = sandboxed
+        self.isolation = isolation if sandboxed else None
         self.lock = threading.Lock()
         self.evaluator: Evaluator | None = None
         self.built = 0  # evaluator builds in this run (the rest came from the cache)
 
     def __call__(self, source: str, function: str, args: list) -> dict | None:
         digest = hashlib.sha256(json.dumps([source, function, args]).encode()).hexdigest()
-        cached = self.store.reference(digest)
+        cached = self.store.reference(digest) if self.store else self.memory.get(digest)
         if cached is not None:
             return cached
         with self.lock:
             if self.evaluator is None:
                 folder = Path(tempfile.mkdtemp(prefix="homl-grader-ref-", dir=scratch_root()))
-                self.evaluator = Evaluator(folder, self.limits, self.sandboxed, None)
+                self.evaluator = Evaluator(folder, self.limits, self.sandboxed, None, isolation=self.isolation)
             evaluation = self.evaluator.evaluate(None, None, {"source": source, "function": function, "args": args})
             self.built += 1
         if not evaluation.ok or evaluation.reference is None:
             return None
-        self.store.add_reference(digest, evaluation.reference)
+        if self.store:
+            self.store.add_reference(digest, evaluation.reference)
+        self.memory[digest] = evaluation.reference
         return evaluation.reference
 
     def close(self) -> None:

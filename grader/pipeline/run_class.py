@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import random
+import tempfile
 import threading
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from typing import Callable
 
 from grader.assign.spec import Assignment
 from grader.checks import JudgeContext
+from grader.deadlines import late_fields, late_penalty, load_course
 from grader.gradebook import GRADEBOOK_NAME, Gradebook
 from grader.gradebook.regrade import reasons, write_regrade_log
 from grader.judge.run import judge_run, judging_version, key_version, part_keys, settings_used
@@ -32,10 +34,21 @@ from grader.notebook.match import find_submissions
 from grader.pipeline.references import ReferenceBuilds
 from grader.pipeline.settings import RunSettings
 from grader.records import ItemResult, PartResult, Report, Submission
-from grader.report import report_paths, write_gradebook, write_report_html, write_report_json, write_summary
+from grader.report import (
+    read_reports,
+    report_paths,
+    write_class_report,
+    write_gradebook,
+    write_intake,
+    write_report_html,
+    write_report_json,
+    write_summary,
+)
 from grader.run.plan import RunPlan, make_plan
 from grader.run.record import FORMAT, RunRecord, record_name
+from grader.errors import GraderError
 from grader.run.stage import Interrupted, RunEnvironment, Runner
+from grader.sandbox.preflight import preflight
 
 LOCK_NAME = ".grade.lock"
 RUNS = "runs"
@@ -55,6 +68,7 @@ class ClassRun:
     reports: list[Report] = field(default_factory=list)  # every current report of the class
     moved: list[str] = field(default_factory=list)  # "ben ch10: 69.3 -> 74.3 (ch10.q2 key C -> B)"
     regrade_log: Path | None = None
+    stopped: str | None = None  # why the run stopped early: the sandbox failed to start again and again
     seed: int = 0
     interrupted: bool = False
     total: int = 0
@@ -116,7 +130,7 @@ def failed_report(submission: Submission, spec: Assignment, settings: RunSetting
         student=submission.student, assignment=spec.id, score=0.0, max_score=spec.max_score, items=items,
         submission_sha256=submission.sha256, grader_version=__import__("grader").__version__,
         graded_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), seed=seed,
-        sandbox="bubblewrap" if settings.sandboxed else "none", data=dict(settings.data_note),
+        sandbox=settings.isolation, data=dict(settings.data_note),
         problems=[f"The grader failed on this notebook ({cause}); tell your instructor."],
         status="not graded",
     )
@@ -129,12 +143,13 @@ class ClassGrader:
         self.root, self.out, self.settings, self.store = root, out, settings, store
         self.runs = out / RUNS
         self.seed = self._seed()
-        self.references = ReferenceBuilds(store, settings.limits, settings.sandboxed)
-        self.context = JudgeContext(mnist_labels=settings.test_labels, reference=self.references)
+        self.references = ReferenceBuilds(store, settings.limits, settings.sandboxed, settings.isolation)
+        self.context = JudgeContext(mnist_labels=settings.test_labels, reference=self.references, sealed_labels=settings.sealed_labels)
         self.judging = judging_version()
+        self.course = load_course(settings.course) if settings.course else None
         self.moved: list[str] = []
         self.lock = threading.Lock()
-        self.isolation = "bubblewrap" if settings.sandboxed else "none"
+        self.isolation = settings.isolation
         self._spec_facts: dict[str, tuple[str, list[dict]]] = {}
         store.put("last_run", {
             "submissions": str(Path(root).resolve()),
@@ -143,6 +158,7 @@ class ClassGrader:
             "limits": dataclasses.asdict(settings.limits),
             "limit_sources": settings.limit_sources,
             "sandboxed": settings.sandboxed,
+            "course": str(settings.course) if settings.course else None,
         })
         for spec in settings.specs.values():
             version = key_version(spec)
@@ -202,9 +218,14 @@ class ClassGrader:
         spec = self.settings.specs[submission.assignment]
         version, used = self._spec_facts[spec.id]
         overrides = self.store.overrides(submission.student, spec.id)
+        late = None
+        if self.course is not None:  # the penalty's inputs: a changed due date or extension re-judges
+            late = late_penalty(self.course, submission.student, spec.id, submission.submitted_at,
+                                getattr(submission, "lms_late", False)).to_json()
         inputs = {
             "run": record_name_, "key_version": version, "settings": used, "judging": self.judging,
             "overrides": overrides, "seed": self.seed, "problems": matching_problems(submission.note),
+            "late": late,
         }
         judgement = hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode()).hexdigest()
         latest = self.store.latest(submission.student, spec.id)
@@ -219,6 +240,10 @@ class ClassGrader:
             run_settings=self.run_settings(),
         )
         report.problems = matching_problems(submission.note) + report.problems
+        if self.course is not None:
+            fields = late_fields(report.score, self.course, submission.student, spec.id, submission.submitted_at,
+                                 getattr(submission, "lms_late", False))
+            report.raw_score, report.score, report.late = fields["raw_score"], fields["score"], fields["late"]
         self.store.add_verdict(report, judgement, inputs)
         self.write_views(report, record.executed)
         if latest and (latest["score"] != report.score or latest["status"] != report.status):
@@ -233,6 +258,13 @@ class ClassGrader:
         # HTML first: the JSON is the mark of a finished submission
         write_report_html(self.out, report, executed)
         write_report_json(self.out, report)
+
+    def safe_failure(self, submission: Submission, exc: Exception) -> Report | None:
+        """`record_failure`, which itself must not stop the class."""
+        try:
+            return self.record_failure(submission, f"{type(exc).__name__}: {str(exc)[:200]}")
+        except Exception:
+            return None
 
     def record_failure(self, submission: Submission, cause: str) -> Report:
         spec = self.settings.specs[submission.assignment]
@@ -255,10 +287,14 @@ def grade_class(
     lock = _Lock(out)
     run = ClassRun()
     store = Gradebook(out / GRADEBOOK_NAME)
+    staging = tempfile.TemporaryDirectory(prefix="homl-grader-intake-")  # an export's per-student copies
+    submissions: list[Submission] = []
+    intake = None
     try:
         grader_ = ClassGrader(root, out, settings, store)
         run.seed = grader_.seed
-        submissions, run.ungraded = find_submissions(root, set(settings.specs))
+        intake = find_submissions(root, set(settings.specs), Path(staging.name))
+        submissions, run.ungraded = intake.submissions, list(intake.ungraded)
         if shard is not None:
             from grader.cluster.shards import in_shard
 
@@ -267,18 +303,23 @@ def grade_class(
         store.put("last_run", {**store.get("last_run"), "ungraded": run.ungraded})
         todo, stored = [], []
         for submission in submissions:
-            store.saw_submission(submission.student, submission.assignment, submission.sha256,
-                                 Path(submission.path).name, getattr(submission, "submitted_at", None))
-            nb, plan, name, path = grader_.plan(submission)
-            if isinstance(plan, RunRecord):  # unreadable: nothing to run, its record is kept as is
-                if path is None:
-                    path = plan.write(grader_.runs)
-                    store.add_run(name, submission.sha256, plan.data["plan_digest"], str(path), 0.0)
-                stored.append((submission, name, plan, path))
-            elif path is None:
-                todo.append((submission, nb, plan, name))
-            else:
-                stored.append((submission, name, None, path))
+            try:
+                store.saw_submission(submission.student, submission.assignment, submission.sha256,
+                                     Path(submission.path).name, submission.submitted_at, submission.lms_late)
+                nb, plan, name, path = grader_.plan(submission)
+                if isinstance(plan, RunRecord):  # unreadable: nothing to run, its record is kept as is
+                    if path is None:
+                        path = plan.write(grader_.runs)
+                        store.add_run(name, submission.sha256, plan.data["plan_digest"], str(path), 0.0)
+                    stored.append((submission, name, plan, path))
+                elif path is None:
+                    todo.append((submission, nb, plan, name))
+                else:
+                    stored.append((submission, name, None, path))
+            except Exception as exc:  # a grader bug on one notebook: its report says so, the class goes on
+                report = grader_.safe_failure(submission, exc)
+                if report is not None:
+                    run.graded.append(report)
         on_start(len(submissions), len(stored))
 
         # judging stored records needs no sandbox: do it first, it takes seconds
@@ -286,30 +327,71 @@ def grade_class(
             try:
                 report = grader_.judge(submission, name, record, path)
             except Exception as exc:  # a broken record or a grader bug: this submission only
-                report = grader_.record_failure(submission, f"{type(exc).__name__}: {str(exc)[:200]}")
+                report = grader_.safe_failure(submission, exc)
             if report is None:
                 run.reused.append(submission)
             else:
                 run.rejudged.append(report)
                 on_done(report)
-        if cluster is None:
-            run.graded = _run_all(todo, grader_, settings, jobs, run, on_done)
-        else:
+        if cluster is not None:  # every worker passes the same preflight before it gets work
             from grader.cluster.class_run import run_on_cluster
 
-            run.graded = run_on_cluster(todo, grader_, settings, run, on_done, cluster)
+            run.graded += run_on_cluster(todo, grader_, settings, run, on_done, cluster)
+        else:
+            if todo and settings.preflight:  # a sandbox that cannot start stops the run, before any grade
+                preflight(settings.isolation, settings.limits, settings.test_images, settings.notebook_mnist, root=None)
+            run.graded += _run_all(todo, grader_, settings, jobs, run, on_done)
+            if run.stopped:
+                raise GraderError(run.stopped)
         run.moved = grader_.moved
         run.regrade_log = write_regrade_log(out, grader_.moved)
         grader_.references.close()
-        run.reports = store.current_reports()
-        current = {(s.student, s.assignment) for s in submissions}
-        run.reports = [r for r in run.reports if (r.student, r.assignment) in current]
-        write_gradebook(out, run.reports)
-        write_summary(out, run.reports, run.ungraded)
         return run
     finally:
-        store.close()
-        lock.release()
+        try:  # always: the views of every verdict committed so far
+            current = {(s.student, s.assignment) for s in submissions}
+            run.reports = [r for r in store.current_reports() if (r.student, r.assignment) in current]
+            if intake is not None:
+                write_intake(out, intake.source, intake.submissions, intake.ungraded, intake.unused)
+            write_gradebook(out, run.reports, submissions, run.ungraded)
+            write_summary(out, run.reports, run.ungraded, submissions)
+            if run.reports:
+                write_class_report(out, read_reports(out), submissions, run.ungraded)
+        finally:
+            store.close()
+            lock.release()
+            staging.cleanup()
+
+
+class StartFailures:
+    """Kernels that did not start: after MAX_IN_A_ROW in a row with the same cause, the run stops
+    (the grading machine is broken; grading on would only fill the class with "not graded")."""
+
+    MAX_IN_A_ROW = 3
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.last: str | None = None
+        self.count = 0
+
+    def succeeded(self) -> None:
+        with self.lock:
+            self.last, self.count = None, 0
+
+    def failed(self, cause: str, run: ClassRun, runners: list, runners_lock) -> None:
+        with self.lock:
+            self.count = self.count + 1 if cause == self.last else 1
+            self.last = cause
+            if self.count < self.MAX_IN_A_ROW or run.stopped:
+                return
+            run.stopped = (
+                f"{self.count} notebooks in a row could not start their sandbox; grading stopped. "
+                f"The sandbox said: {cause[:500]}"
+            )
+        with runners_lock:
+            run.interrupted = True
+            for runner in runners:
+                runner.cancel()
 
 
 def _run_all(todo, grader_: ClassGrader, settings: RunSettings, jobs: int, run: ClassRun, on_done) -> list[Report]:
@@ -318,7 +400,8 @@ def _run_all(todo, grader_: ClassGrader, settings: RunSettings, jobs: int, run: 
     runners: list[Runner] = []
     runners_lock = threading.Lock()
     written: list[Report] = []  # also those that finished while stopping
-    environment = RunEnvironment(settings.limits, settings.sandboxed, settings.notebook_mnist, settings.test_images)
+    starts = StartFailures()
+    environment = RunEnvironment(settings.limits, settings.sandboxed, settings.notebook_mnist, settings.test_images, settings.sealed_images, settings.isolation)
 
     def run_one(entry) -> Report:
         submission, nb, plan, name = entry
@@ -334,6 +417,13 @@ def _run_all(todo, grader_: ClassGrader, settings: RunSettings, jobs: int, run: 
                  "file": Path(submission.path).name, "folder": submission.folder},
                 nb, plan,
             )
+            failure = (record.data.get("execution") or {}).get("start_failure")
+            if failure:  # the grading machine failed, not the student: no record, no score, retried next run
+                starts.failed(failure, run, runners, runners_lock)
+                report = grader_.record_failure(submission, f"the sandbox did not start: {failure[:300]}")
+                written.append(report)
+                return report
+            starts.succeeded()
             path = record.write(grader_.runs)
             grader_.store.add_run(name, submission.sha256, record.data["plan_digest"], str(path), record.data["duration_s"])
             report = grader_.judge(submission, name, record, path, force=True)
@@ -342,7 +432,9 @@ def _run_all(todo, grader_: ClassGrader, settings: RunSettings, jobs: int, run: 
         except Exception as exc:  # a grader bug on one notebook must not stop the class
             if local.runner.cancelled.is_set():
                 raise Interrupted() from None
-            report = grader_.record_failure(submission, f"{type(exc).__name__}: {str(exc)[:200]}")
+            report = grader_.safe_failure(submission, exc)
+            if report is None:
+                raise
         written.append(report)
         return report
 
@@ -356,6 +448,8 @@ def _run_all(todo, grader_: ClassGrader, settings: RunSettings, jobs: int, run: 
                     on_done(future.result())
                 except Interrupted:
                     pass
+                except Exception as exc:  # not even a "not graded" report could be written
+                    run.ungraded.append(("?", f"the grader failed: {type(exc).__name__}: {str(exc)[:200]}"))
     except KeyboardInterrupt:
         # stop now: the notebooks being run are killed and get no record; a rerun runs them
         with runners_lock:

@@ -50,6 +50,8 @@ def run_settings(
         notebook_mnist=files.notebook_npz,
         test_images=files.test_images,
         test_labels=mnist.test_labels(copy),
+        sealed_images=files.sealed_images,
+        sealed_labels=mnist.sealed_labels(copy),
         data_note={"mnist": f"{copy.sha256} ({copy.origin})"},
         data_sha256=copy.sha256,
         solutions=folder.resolve(),

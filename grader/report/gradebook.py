@@ -1,7 +1,10 @@
-"""gradebook.csv: one row per student, one column per item, assignment total and overall total.
+"""gradebook.csv: one row per student; per assignment its items, total, status, file and time.
 
-A plain table that opens in a spreadsheet as is: a header row, the students sorted by id,
-then a last row "(max)" with the maximum scores. An empty cell means "not submitted".
+UTF-8 without a byte-order mark (Python's csv reads the first header as `student`; in Excel use
+Data > From Text/CSV, which asks for the encoding). Per assignment: the item scores, `<a>_total`
+(the final score, after any late penalty), `<a>_status` (graded / not graded / missing),
+`<a>_file` and `<a>_submitted_at`; an empty score means nothing was graded. The maximum scores
+are in gradebook-max.csv, so no row of gradebook.csv is anything but a student.
 """
 
 from __future__ import annotations
@@ -11,10 +14,11 @@ import io
 import os
 from pathlib import Path
 
-from grader.records import Report
+from grader.records import Report, Submission
 from grader.report.files import atomic_write_bytes
 
-MAX_ROW = "(max)"
+GRADEBOOK = "gradebook.csv"
+MAX_FILE = "gradebook-max.csv"
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # spreadsheets would run these as formulas
 
 
@@ -24,7 +28,8 @@ def format_number(value: float) -> str:
     return "0" if text == "-0" else text
 
 
-def _cell_text(text: str) -> str:
+def cell_text(text: str) -> str:
+    """Text a spreadsheet shows as text: a leading = + - @ gets a quote mark."""
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
@@ -51,40 +56,63 @@ def _columns(reports: list[Report]) -> dict[str, dict[str, float]]:
     return columns
 
 
-def gradebook_rows(reports: list[Report]) -> list[list[str]]:
-    """The gradebook as text cells: header, one row per student, then the "(max)" row."""
-    latest = latest_reports(reports)
-    columns = _columns(list(latest.values()))
+def gradebook_rows(
+    reports: list[Report], submissions: list[Submission] = (), ungraded: list[tuple[str, str]] = ()
+) -> list[list[str]]:
+    """The gradebook as text cells: the header, then one row per student (no max row)."""
+    from grader.report.facts import class_facts
+
+    facts = class_facts(reports, submissions, ungraded)
+    columns = _columns([e.report for e in facts.entries.values() if e.report])
+    for assignment in facts.assignments:
+        columns.setdefault(assignment, {})
     header = ["student"]
     for assignment, items in columns.items():
-        header += [_column_name(assignment, i) for i in items] + [f"{assignment}_total"]
+        header += [_column_name(assignment, i) for i in items]
+        header += [f"{assignment}_{x}" for x in ("total", "status", "file", "submitted_at")]
     header.append("total")
 
     rows = [header]
-    for student in sorted({student for student, _ in latest}):
-        row, total = [_cell_text(student)], 0.0
+    for student in facts.students:
+        row, total = [cell_text(student)], 0.0
         for assignment, items in columns.items():
-            report = latest.get((student, assignment))
-            if report is None:
+            entry = facts.entry(student, assignment)
+            if entry.score is None:
                 row += [""] * (len(items) + 1)
-                continue
-            scores = {item.id: item.score for item in report.items}
-            row += [format_number(scores[i]) if i in scores else "" for i in items]
-            row.append(format_number(report.score))
-            total += report.score
+            else:
+                scores = {item.id: item.score for item in entry.report.items}
+                row += [format_number(scores[i]) if i in scores else "" for i in items]
+                row.append(format_number(entry.score))
+                total += entry.score
+            row += [entry.status, cell_text(entry.file), entry.submitted_at]
         rows.append(row + [format_number(total)])
-
-    max_row, max_total = [MAX_ROW], 0.0
-    for assignment, items in columns.items():
-        assignment_max = max(r.max_score for r in latest.values() if r.assignment == assignment)
-        max_row += [format_number(m) for m in items.values()] + [format_number(assignment_max)]
-        max_total += assignment_max
-    rows.append(max_row + [format_number(max_total)])
     return rows
 
 
-def write_gradebook(out: str | os.PathLike, reports: list[Report]) -> Path:
+def max_rows(reports: list[Report]) -> list[list[str]]:
+    """gradebook-max.csv: each column of the gradebook that has a maximum, and that maximum."""
+    latest = latest_reports(reports)
+    rows, overall = [["column", "max_score"]], 0.0
+    for assignment, items in _columns(list(latest.values())).items():
+        rows += [[_column_name(assignment, i), format_number(m)] for i, m in items.items()]
+        top = max(r.max_score for r in latest.values() if r.assignment == assignment)
+        rows.append([f"{assignment}_total", format_number(top)])
+        overall += top
+    return rows + [["total", format_number(overall)]]
+
+
+def _csv_bytes(rows: list[list[str]]) -> bytes:
     buffer = io.StringIO()
-    csv.writer(buffer).writerows(gradebook_rows(reports))
-    # utf-8-sig: the byte-order mark makes Excel read names like "Zoë" as UTF-8
-    return atomic_write_bytes(Path(out) / "gradebook.csv", buffer.getvalue().encode("utf-8-sig"))
+    csv.writer(buffer).writerows(rows)
+    return buffer.getvalue().encode("utf-8")
+
+
+def write_gradebook(
+    out: str | os.PathLike,
+    reports: list[Report],
+    submissions: list[Submission] = (),
+    ungraded: list[tuple[str, str]] = (),
+) -> Path:
+    """gradebook.csv (and gradebook-max.csv beside it); returns the gradebook's path."""
+    atomic_write_bytes(Path(out) / MAX_FILE, _csv_bytes(max_rows(reports)))
+    return atomic_write_bytes(Path(out) / GRADEBOOK, _csv_bytes(gradebook_rows(reports, submissions, ungraded)))

@@ -28,10 +28,16 @@ from bs4 import BeautifulSoup
 from jinja2 import DictLoader
 from nbconvert import HTMLExporter
 
+from grader.feedback import causes, hints
+from grader.feedback.details import plain_details
+from grader.feedback.explain import explain
+from grader.feedback.noise import without_noise
+from grader.feedback.unreadable import how_to_fix, unreadable_problem
 from grader.notebook.source import parse_cell
 from grader.records import ItemResult, PartResult, Report
 from grader.report.files import atomic_write_text, report_paths
 from grader.report.gradebook import format_number
+from grader.report.mathml import MATHML_ATTRIBUTES, MATHML_TAGS, latex_to_mathml
 
 # Limits that keep one report page small whatever the notebook printed.
 TEXT_LIMIT = 10_000  # characters of one text output (stream, text/plain, traceback)
@@ -84,14 +90,36 @@ main { max-width: 1100px; margin: 0 auto; }
 .grader-feedback code, .grader-report code { background: rgba(0,0,0,.06); padding: 0 3px;
   border-radius: 3px; font-size: 90%; white-space: pre-wrap; }
 .grader-passed { border-color: #2e7d32; background: #e8f5e9; }
+.grader-partial { border-color: #1f5fa8; background: #e8f0fa; }
 .grader-failed { border-color: #c62828; background: #fdecea; }
-.grader-error { border-color: #b26a00; background: #fff4e5; }
+.grader-error { border-color: #8a5300; background: #fff4e5; }
 .grader-badge { display: inline-block; padding: 0 8px; border-radius: 9px; color: #fff;
-  font-size: 12px; font-weight: bold; }
+  font-size: 12px; font-weight: bold; white-space: nowrap; }
 .grader-badge.grader-passed { background: #2e7d32; }
+.grader-badge.grader-partial { background: #1f5fa8; }
 .grader-badge.grader-failed { background: #c62828; }
-.grader-badge.grader-error { background: #b26a00; }
-.grader-details { color: #555; font-size: 12px; }
+.grader-badge.grader-error { background: #8a5300; }
+.grader-feedback h3 { display: inline; font-size: 14px; margin: 0; }
+.grader-cause { margin: 6px 0 0; }
+.grader-hint { margin: 4px 0 0; }
+.grader-details { color: #444; font-size: 13px; margin: 4px 0 0; }
+.grader-details summary { cursor: pointer; }
+.grader-details ul { margin: 2px 0 0; }
+.grader-stopped { border-left: 6px solid #8a5300; background: #fff4e5; padding: 4px 12px;
+  margin: 0 0 8px calc(var(--jp-cell-prompt-width, 64px) + 12px); font-family: var(--jp-ui-font-family, sans-serif);
+  font-size: 14px; }
+.grader-banner { border: 2px solid #c62828; background: #fdecea; padding: 10px 14px; margin: 8px 0; }
+.grader-banner p { margin: 4px 0; }
+.grader-sr { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
+/* AA contrast for JupyterLab's prompts and code colours on a white page (on body: it wins over
+   the theme's :root, whichever style comes first) */
+body { --jp-cell-prompt-not-active-opacity: 1; --jp-cell-prompt-not-active-font-color: #595959;
+  --jp-cell-inprompt-font-color: #1a5a96; --jp-cell-outprompt-font-color: #a3361f;
+  --jp-mirror-editor-comment-color: #3d6e6e; --jp-mirror-editor-operator-color: #8a2be2;
+  --jp-mirror-editor-string-color: #a31515; --jp-mirror-editor-number-color: #0b6b0b;
+  --jp-mirror-editor-keyword-color: #006400; --jp-mirror-editor-builtin-color: #006400;
+  --jp-mirror-editor-variable-2-color: #1a4f8a; --jp-mirror-editor-meta-color: #8a2be2; }
+.jp-RenderedText pre .ansi-red-fg { color: #b22222; }
 """
 
 # What the notebook may show: HTML tags and attributes that cannot run code or fetch anything.
@@ -99,8 +127,9 @@ _TAGS = bleach.ALLOWED_TAGS | {
     *"p div span pre br hr h1 h2 h3 h4 h5 h6 img sub sup del s u small mark q cite kbd".split(),
     *"table thead tbody tfoot tr th td caption colgroup col dl dt dd details summary".split(),
     *"figure figcaption".split(),
+    *MATHML_TAGS,
 }
-_DROPPED_WITH_CONTENT = ["script", "style", "template", "noscript", "iframe", "object", "svg", "math"]
+_DROPPED_WITH_CONTENT = ["script", "style", "template", "noscript", "iframe", "object", "svg", "maction"]
 _OUTPUT_TYPES = (
     "text/html", "text/markdown", "text/latex", "image/svg+xml", "image/png", "image/jpeg", "text/plain"
 )
@@ -110,6 +139,8 @@ _quiet_log.setLevel(logging.ERROR)  # nbconvert warns about every image without 
 
 
 def _allowed_attribute(tag: str, name: str, value: str) -> bool:
+    if tag in MATHML_TAGS:
+        return name in MATHML_ATTRIBUTES and "(" not in value  # no url(...) or expressions
     if name in ("class", "id"):
         return "grader" not in value  # a student cannot dress up as the grader's feedback
     if name == "title" or (tag in ("td", "th") and name in ("colspan", "rowspan", "align")):
@@ -231,51 +262,88 @@ def _points(score: float, max_score: float) -> str:
     return f"{format_number(score)} / {format_number(max_score)}"
 
 
+# status as text and a symbol, never by colour alone
+_SHOWN = {"passed": "✓ passed", "partial": "◐ partial", "failed": "✗ failed", "error": "! error",
+          "not graded": "— not graded"}
+
+
+def shown_status(status: str, score: float, max_score: float) -> str:
+    """passed / partial / failed / error: "partial" for a failed item or part that earned points."""
+    return "partial" if status == "failed" and 0 < score < max_score else status
+
+
 def _badge(status: str) -> str:
-    return f'<span class="grader-badge grader-{html.escape(status)}">{html.escape(status)}</span>'
+    shown = _SHOWN.get(status, status)
+    kind = "error" if status == "not graded" else status
+    return f'<span class="grader-badge grader-{html.escape(kind)}">{html.escape(shown)}</span>'
 
 
 def _details(details: dict) -> str:
-    if not details:
+    shown = plain_details(details)
+    if not shown:
         return ""
-    shown = "; ".join(f"{k}: {v}" for k, v in details.items())
-    if len(shown) > 300:
-        shown = shown[:300] + " …"
-    return f' <span class="grader-details">({html.escape(shown)})</span>'
+    lines = "".join(f"<li>{html.escape(line)}</li>" for line in shown)
+    return f'<details class="grader-details"><summary>Details</summary><ul>{lines}</ul></details>'
 
 
-def _part_line(part: PartResult, alone: bool) -> str:
+def _part_line(part: PartResult, alone: bool, cause: causes.CellFailure | None) -> str:
     # a lone part's status and points are the item's, already in the box's first line
-    scored = "" if alone else f"{_badge(part.status)} "
+    status = shown_status(part.status, part.score, part.max_score)
+    scored = "" if alone else f"{_badge(status)} "
     points = "" if alone else f" {_points(part.score, part.max_score)}"
+    feedback = causes.strip_cause(part.feedback, cause) if cause else part.feedback
+    found = hints.error_hints("", feedback) if part.status != "passed" else []
+    found = [h for h in found if h not in (cause.hints if cause else ()) and h not in feedback]
+    shown = "".join(f'<p class="grader-hint"><strong>Hint:</strong> {_text(h)}</p>' for h in found)
     return (
         f"<li>{scored}<code>{html.escape(part.label)}</code>{points}: "
-        f"{_text(part.feedback)}{_details(part.details)}</li>"
+        f"{_text(feedback)}{shown}{_details(part.details)}</li>"
     )
 
 
-def _item_box(index: int, item: ItemResult) -> str:
-    lines = "".join(_part_line(p, len(item.parts) == 1) for p in item.parts)
+def _override_line(item: ItemResult) -> str:
+    if not item.override:
+        return ""
+    comment = f": {_text(item.override['comment'])}" if item.override.get("comment") else ""
     return (
-        f'<div class="grader-feedback grader-{html.escape(item.status)}" id="grader-item-{index}">'
-        f"<strong>{html.escape(item.id)}</strong> {html.escape(item.title)} · "
-        f"<strong>{_points(item.score, item.max_score)}</strong> {_badge(item.status)}"
-        f"<ul>{lines}</ul></div>"
+        f'<p class="grader-override"><strong>Score set by your instructor</strong> '
+        f"(the grader gave {format_number(item.override['auto_score'])}){comment}</p>"
     )
 
 
-def _score_table(report: Report) -> str:
+def _cause_lines(cause: causes.CellFailure | None) -> str:
+    if cause is None:
+        return ""
+    said = f'<p class="grader-cause"><strong>Cause:</strong> {_text(cause.sentence())}</p>'
+    return said + "".join(f'<p class="grader-hint"><strong>Hint:</strong> {_text(h)}</p>' for h in cause.hints)
+
+
+def _item_box(index: int, item: ItemResult, cause: causes.CellFailure | None = None) -> str:
+    status = shown_status(item.status, item.score, item.max_score)
+    cause = cause if item.status != "passed" else None
+    lines = "".join(_part_line(p, len(item.parts) == 1, cause) for p in item.parts)
+    return (
+        f'<div class="grader-feedback grader-{html.escape(status)}" id="grader-item-{index}">'
+        f"<h3>{html.escape(item.id)} {html.escape(item.title)}</h3> · "
+        f"<strong>{_points(item.score, item.max_score)}</strong> {_badge(status)}"
+        f"{_override_line(item)}{_cause_lines(cause)}<ul>{lines}</ul></div>"
+    )
+
+
+def _score_table(report: Report, unreadable: bool = False) -> str:
     rows = "".join(
-        f'<tr><td><a href="#grader-item-{i}">{html.escape(item.id)}</a></td>'
+        f'<tr><th scope="row"><a href="#grader-item-{i}">{html.escape(item.id)}</a></th>'
         f"<td>{html.escape(item.title)}</td>"
         f'<td class="grader-num">{_points(item.score, item.max_score)}</td>'
-        f"<td>{_badge(item.status)}</td></tr>"
+        f"<td>{_badge('not graded' if unreadable else shown_status(item.status, item.score, item.max_score))}"
+        f"{' (set by your instructor)' if item.override else ''}</td></tr>"
         for i, item in enumerate(report.items)
     )
     return (
-        '<table class="grader-scores"><thead><tr><th>Item</th><th>Title</th><th>Score</th>'
-        f"<th>Status</th></tr></thead><tbody>{rows}</tbody>"
-        f'<tfoot><tr><td colspan="2">Total</td>'
+        '<table class="grader-scores"><caption class="grader-sr">Score of each item</caption>'
+        '<thead><tr><th scope="col">Item</th><th scope="col">Title</th><th scope="col">Score</th>'
+        f'<th scope="col">Status</th></tr></thead><tbody>{rows}</tbody>'
+        f'<tfoot><tr><th scope="row" colspan="2">Total</th>'
         f'<td class="grader-num">{_points(report.score, report.max_score)}</td><td></td></tr></tfoot>'
         "</table>"
     )
@@ -285,7 +353,15 @@ def _short_hashes(text: str) -> str:
     return re.sub(r"\b([0-9a-f]{12})[0-9a-f]{52}\b", r"\1…", text)  # the JSON has them whole
 
 
-def _header(report: Report, notes: list[str]) -> str:
+def _banner(problem: str) -> str:
+    """The one message for a notebook that could not be read, with how to fix it."""
+    return (
+        '<div class="grader-banner" role="alert"><p><strong>This notebook could not be read, so nothing in it '
+        f"was graded.</strong> {_text(problem)}</p><p>{_text(how_to_fix(problem))}</p></div>"
+    )
+
+
+def _header(report: Report, notes: list[str], unreadable: str | None = None) -> str:
     percent = 100 * report.score / report.max_score if report.max_score else 0.0
     alerts = []
     if report.sandbox == "none":
@@ -293,7 +369,7 @@ def _header(report: Report, notes: list[str]) -> str:
             "<strong>Warning: graded without a sandbox.</strong> "
             "The notebook ran with the grader's own permissions."
         )
-    problems = [*report.problems, *notes]
+    problems = [p for p in [*report.problems, *notes] if not unreadable or unreadable not in p]
     if problems:
         items = "".join(f"<li>{_text(p)}</li>" for p in problems)
         alerts.append(f"<strong>Problems with this notebook</strong><ul>{items}</ul>")
@@ -309,8 +385,9 @@ def _header(report: Report, notes: list[str]) -> str:
         f"<h1>{html.escape(report.assignment)} · {html.escape(report.student)}</h1>"
         f'<div class="grader-total">Score: <strong>{_points(report.score, report.max_score)}</strong>'
         f" ({format_number(round(percent, 1))}%)</div>"
+        + (_banner(unreadable) if unreadable else "")
         + "".join(f'<div class="grader-alert">{a}</div>' for a in alerts)
-        + _score_table(report)
+        + _score_table(report, bool(unreadable))
         + f'<p class="grader-meta">{html.escape(meta)}</p></div>'
     )
 
@@ -401,10 +478,15 @@ def _capped_output(output: dict):
     kind = output.get("output_type")
     if kind == "stream":
         name = output.get("name") if output.get("name") in ("stdout", "stderr") else "stdout"
-        text = _terminal_text(_joined(output.get("text", "")))
+        # colours dropped: terminal colours on the error background fail AA contrast
+        text = causes.strip_ansi(_terminal_text(_joined(output.get("text", ""))))
+        if name == "stderr":  # TensorFlow's banners are not the student's error
+            text = without_noise(text)
+            if not text.strip():
+                return None
         return nbformat.v4.new_output("stream", name=name, text=_truncate(text))
     if kind == "error":
-        traceback = _truncate("\n".join(map(str, output.get("traceback") or [])))
+        traceback = _truncate(causes.strip_ansi("\n".join(map(str, output.get("traceback") or []))))
         return nbformat.v4.new_output(
             "error",
             ename=_truncate(str(output.get("ename", "")), 200),
@@ -465,7 +547,7 @@ def _copied_cell(cell: dict, budget: _Budget):
             execution_count=count if isinstance(count, int) else None,
         )
     if kind == "markdown":
-        copy = nbformat.v4.new_markdown_cell(_capped_source(source, "\n"))
+        copy = nbformat.v4.new_markdown_cell(latex_to_mathml(_capped_source(source, "\n")))
         attachments = {
             name: {m: v for m, v in (data or {}).items() if m in _IMAGE_TYPES and _fits(v)}
             for name, data in (cell.get("attachments") or {}).items()
@@ -481,24 +563,60 @@ def _copied_cell(cell: dict, budget: _Budget):
 # ---- the page --------------------------------------------------------------------------------
 
 
+def item_cell_lists(items: list[ItemResult], cells: list[dict]) -> dict[str, list[int]]:
+    """item id -> the code cells that define (else name) its parts: where to look for a cause
+    when the notebook lacks the item's question heading."""
+    code_cells = _code_cells(cells)
+    found = {}
+    for item in items:
+        found[item.id] = [c for c in (part_cell(code_cells, p.label) for p in item.parts) if c is not None]
+    return found
+
+
+def item_causes(items: list[ItemResult], cells: list[dict]) -> dict[str, causes.CellFailure]:
+    """item id -> the cell that raised or was stopped among the item's cells, with its hints."""
+    return explain(cells, [i.id for i in items], item_cell_lists(items, cells))
+
+
+def _stopped_note(seconds: float, cell: dict) -> str:
+    interrupted = any(o.get("ename") == "KeyboardInterrupt" for o in cell.get("outputs") or [])
+    shown = " (the KeyboardInterrupt above is the grader's)" if interrupted else ""
+    return (
+        f'<div class="grader-stopped" role="note"><strong>Stopped by the grader after {format_number(seconds)} s:</strong> '
+        f"this cell ran past the time limit of one cell{shown}.</div>"
+    )
+
+
 def report_notebook(report: Report, executed_nb) -> nbformat.NotebookNode:
     """The notebook that becomes the page: header, student cells, feedback boxes."""
     cells = list((executed_nb or {}).get("cells") or [])
     placed = item_cells(report.items, cells)
+    found = item_causes(report.items, cells)
     after: dict[int, list[str]] = {}
     for i, cell_index in placed.items():
-        after.setdefault(cell_index, []).append(_item_box(i, report.items[i]))
-    untied = [_item_box(i, item) for i, item in enumerate(report.items) if i not in placed]
+        item = report.items[i]
+        after.setdefault(cell_index, []).append(_item_box(i, item, found.get(item.id)))
+    unreadable = None
+    if executed_nb is None:
+        unreadable = unreadable_problem([p.feedback for item in report.items for p in item.parts])
+    untied = [
+        _item_box(i, item, found.get(item.id))
+        for i, item in enumerate(report.items)
+        if i not in placed and not unreadable  # unreadable: the banner and the table say it all
+    ]
 
-    notes = [] if executed_nb is not None else [
+    notes = [] if executed_nb is not None or unreadable else [
         "The notebook itself is not shown: it could not be read or run."
     ]
-    page = [_trusted_cell(_header(report, notes))]
+    stopped = causes.stopped_cells(cells)
+    page = [_trusted_cell(_header(report, notes, unreadable))]
     budget = _Budget()
     for index, cell in enumerate(cells):
         copy = _copied_cell(cell, budget)
         if copy is not None:
             page.append(copy)
+        if index in stopped:
+            page.append(_trusted_cell(_stopped_note(stopped[index], cell)))
         page += [_trusted_cell(box) for box in after.get(index, [])]
     if untied:
         title = "Feedback not tied to a cell" if cells else "Feedback"

@@ -1,4 +1,9 @@
-"""summary.md: class size, score statistics per assignment and item, and who could not be graded."""
+"""summary.md: class size, score statistics per assignment and item, who could not be graded
+and who handed nothing in.
+
+Statistics count graded reports only: a notebook that could not be read or run is listed under
+"Could not be graded", not averaged in as a 0.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ import statistics
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.records import Report
+from grader.records import Report, Submission
 from grader.report.files import atomic_write_text
 from grader.report.gradebook import format_number, latest_reports
 
@@ -46,9 +51,12 @@ class AssignmentSummary:
 
 def summary_rows(reports: list[Report]) -> list[AssignmentSummary]:
     """The numbers of summary.md, one entry per assignment (sorted), for printing as a table."""
+    from grader.report.facts import report_status
+
     by_assignment: dict[str, list[Report]] = {}
     for report in latest_reports(reports).values():
-        by_assignment.setdefault(report.assignment, []).append(report)
+        if report_status(report) == "graded":
+            by_assignment.setdefault(report.assignment, []).append(report)
 
     rows = []
     for assignment in sorted(by_assignment):
@@ -80,7 +88,9 @@ def summary_rows(reports: list[Report]) -> list[AssignmentSummary]:
 def _md(text: str) -> str:
     """Student-given text made inert in Markdown (and in table cells)."""
     text = " ".join(str(text).split())
-    return re.sub(r"([\\`*_{}\[\]<>()#+!|~])", r"\\\1", text) or "(empty)"
+    # only what Markdown would act on inside a line or a table cell; `(looped)` stays as written
+    text = re.sub(r"([\\`*_\[\]<>|~])", r"\\\1", text)
+    return re.sub(r"^([#+-])", r"\\\1", text) or "(empty)"  # not a heading or a list at the start
 
 
 def _stats_cells(stats: Stats, suffix: str = "") -> str:
@@ -111,9 +121,13 @@ def _assignment_section(row: AssignmentSummary, class_size: int) -> list[str]:
 
 
 def _problem_lines(reports: list[Report], ungraded: list[tuple[str, str]]) -> list[str]:
+    from grader.report.facts import report_status
+
     lines = [f"- {_md(student)}: {_md(reason)}" for student, reason in sorted(ungraded)]
     for r in sorted(reports, key=lambda r: (r.student, r.assignment)):
-        if r.problems:
+        if report_status(r) == "not graded":
+            lines.append(f"- {_md(r.student)}, {_md(r.assignment)}: not graded: " + "; ".join(_md(p) for p in r.problems[:2]))
+        elif r.problems:
             scored = f"scored {format_number(r.score)} / {format_number(r.max_score)}"
             lines.append(
                 f"- {_md(r.student)}, {_md(r.assignment)} ({scored}): "
@@ -122,9 +136,34 @@ def _problem_lines(reports: list[Report], ungraded: list[tuple[str, str]]) -> li
     return lines
 
 
-def summary_markdown(reports: list[Report], ungraded: list[tuple[str, str]]) -> str:
+def _missing_lines(reports: list[Report], ungraded, submissions, roster) -> list[str]:
+    from grader.report.facts import class_facts
+
+    if not submissions and not roster:
+        return []
+    facts = class_facts(reports, submissions, ungraded, roster)
+    lines = []
+    for assignment in facts.assignments:
+        missing = [s for s in facts.students if facts.entry(s, assignment).status == "missing"]
+        if missing:
+            lines.append(f"- {_md(assignment)} ({len(missing)}): " + ", ".join(_md(s) for s in missing))
+    return ["## Missing", ""] + (lines or ["None."]) + [""]
+
+
+def summary_markdown(
+    reports: list[Report],
+    ungraded: list[tuple[str, str]],
+    submissions: list[Submission] = (),
+    roster: list = (),
+) -> str:
+    """The summary; with `submissions` (intake's facts) or a `roster`, also who is missing."""
     reports = list(latest_reports(reports).values())
     students = {r.student for r in reports} | {student for student, _ in ungraded}
+    students |= {s.student for s in submissions}
+    if roster:
+        from grader.report.facts import class_facts
+
+        students |= set(class_facts(reports, submissions, ungraded, roster).students)
     lines = ["# Grading summary", "", f"Class size: {len(students)} students.", ""]
 
     unsandboxed = sorted({r.student for r in reports if r.sandbox == "none"})
@@ -139,12 +178,17 @@ def summary_markdown(reports: list[Report], ungraded: list[tuple[str, str]]) -> 
     for row in summary_rows(reports):
         lines += _assignment_section(row, len(students))
 
+    lines += _missing_lines(reports, ungraded, submissions, roster)
     lines += ["## Could not be graded", ""]
     lines += _problem_lines(reports, ungraded) or ["None."]
     return "\n".join(lines) + "\n"
 
 
 def write_summary(
-    out: str | os.PathLike, reports: list[Report], ungraded: list[tuple[str, str]]
+    out: str | os.PathLike,
+    reports: list[Report],
+    ungraded: list[tuple[str, str]],
+    submissions: list[Submission] = (),
+    roster: list = (),
 ) -> Path:
-    return atomic_write_text(Path(out) / "summary.md", summary_markdown(reports, ungraded))
+    return atomic_write_text(Path(out) / "summary.md", summary_markdown(reports, ungraded, submissions, roster))

@@ -49,7 +49,9 @@ def _runner(limits: Limits, isolation: str) -> Runner:
     with _lock:
         if key not in _runners:
             files = mnist.sandbox_files(mnist.active())
-            _runners[key] = Runner(RunEnvironment(limits, isolation != "none", files.notebook_npz, files.test_images))
+            _runners[key] = Runner(RunEnvironment(
+                limits, isolation != "none", files.notebook_npz, files.test_images, files.sealed_images, isolation
+            ))
         return _runners[key]
 
 

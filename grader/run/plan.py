@@ -49,6 +49,7 @@ class RunPlan:
     mode: str  # "grade" or "check"
     parts: dict[str, PartPlan] = field(default_factory=dict)  # part key -> what to do
     static_names: list[str] = field(default_factory=list)  # answers read statically (not in the digest)
+    definitions: list[str] = field(default_factory=list)  # functions whose code is read for code rules (idem)
     rerun_cell: int | None = None  # the last `.fit(` cell, run a second time after the notebook
     environment: dict = field(default_factory=dict)  # limits, isolation, data, inside code version
 
@@ -95,7 +96,12 @@ def make_plan(
                 plan.static_names.append(part.name)
                 continue
             key = part_key(item, part)
-            plan.parts[key] = check_for(part).plan(part, part_rng(seed, student, spec.id, key), mode)
+            if part.kind in ("function", "builder"):
+                plan.definitions.append(part.name)
+            check = check_for(part)
+            plan.parts[key] = check.plan(part, part_rng(seed, student, spec.id, key), mode)
+            if mode == "check" and hasattr(check, "plan_example"):
+                check.plan_example(part, plan.parts[key])
     if any(p.training for p in plan.parts.values()) and nb is not None:
         plan.rerun_cell = training_cell(nb)
     plan.environment = {

@@ -54,7 +54,7 @@ class RunRecord:
         buffer = io.BytesIO()
         np.savez(buffer, **self.arrays)
         files = {
-            "record.json": json.dumps(self.data, ensure_ascii=False, default=str).encode("utf-8", "surrogatepass"),
+            "record.json": json.dumps(self.data, default=str).encode("ascii"),  # \u escapes: any text round-trips
             "arrays.npz": buffer.getvalue(),
         }
         if self.executed is not None:

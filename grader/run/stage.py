@@ -21,6 +21,7 @@ from grader.pipeline import workdir
 from grader.run import probe
 from grader.run.plan import RunPlan
 from grader.run.record import FORMAT, RunRecord
+from grader.notebook.definitions import read_definitions
 from grader.run.static import read_static
 from grader.sandbox.evaluator import Evaluator
 from grader.sandbox.execute import Execution, ExtraCell, run_notebook
@@ -46,10 +47,18 @@ class RunEnvironment:
     sandboxed: bool = True
     notebook_mnist: Path | None = None  # what load_data() returns inside the sandbox
     test_images: Path | None = None  # the real test images, for the evaluator only
+    sealed_images: Path | None = None  # the sealed training digits, for the evaluator only
+    isolation: str = ""  # "bubblewrap", "container" or "none"; "" means as `sandboxed` says
+
+    def __post_init__(self):
+        if not self.isolation:
+            self.isolation = "bubblewrap" if self.sandboxed else "none"
+        self.sandboxed = self.isolation != "none"
 
     @property
-    def isolation(self) -> str:
-        return "bubblewrap" if self.sandboxed else "none"
+    def confined(self) -> str | None:
+        """The isolation as KernelPlan and Evaluator take it (None when unsandboxed)."""
+        return self.isolation if self.sandboxed else None
 
 
 def probe_missing(execution: Execution) -> tuple[str, str] | None:
@@ -81,7 +90,9 @@ class Runner:
     def evaluator(self) -> Evaluator:
         if self._evaluator is None:
             env = self.environment
-            self._evaluator = Evaluator(self.root / "exchange", env.limits, env.sandboxed, env.test_images)
+            self._evaluator = Evaluator(
+                self.root / "exchange", env.limits, env.sandboxed, env.test_images, env.sealed_images, isolation=env.confined
+            )
         return self._evaluator
 
     def cancel(self) -> None:
@@ -110,6 +121,7 @@ class Runner:
             "plan": plan.to_json(),
             "submission": {k: submission.get(k) for k in ("student", "assignment", "sha256", "file")},
             "static": read_static(nb, plan.static_names),
+            "definitions": read_definitions(nb, plan.definitions),
             "ran_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             "notes": [],
             "execution": None,
@@ -150,7 +162,7 @@ class Runner:
             ))
         execution = run_notebook(
             nb,
-            KernelPlan(work, io, env.limits, env.sandboxed, env.notebook_mnist),
+            KernelPlan(work, io, env.limits, env.sandboxed, env.notebook_mnist, isolation=env.confined),
             extra,
             stop=self.cancelled,
             on_cell=on_cell,
@@ -213,14 +225,16 @@ class Runner:
         facts["error"] = described.error
         if not described.ok:
             return facts
+        named = [n for n in asked.get("inputs", []) if n.startswith(("mnist_test", "mnist_sealed"))]
+        if named:  # image sets the evaluator holds: one load of the model predicts them all
+            self._predict(index, named, path, named[0], facts, record)
         for name in asked.get("inputs", []):
-            inputs = "mnist_test" if name == "mnist_test" else None
-            if name == "mnist_validation":
+            if name in ("mnist_validation", "mnist_validation_raw"):  # public digits, for `grade check`
                 with np.load(self.environment.notebook_mnist) as npz:
-                    inputs = npz["x_test"].astype("float32") / 255.0
+                    inputs = npz["x_test"].astype("float32") / (255.0 if name == "mnist_validation" else 1.0)
                     record.arrays[f"labels{index}_validation"] = npz["y_test"]
                 facts["validation_labels"] = f"labels{index}_validation"
-            self._predict(index, name, path, inputs, facts, record)
+                self._predict(index, [name], path, inputs, facts, record)
         if asked.get("reber"):
             facts["reber"] = asked["reber"]
             strings, _ = reber.evaluation_set(asked["reber"]["seed"], n_each=asked["reber"]["n_each"])
@@ -231,16 +245,21 @@ class Runner:
                 return facts
             record.arrays[f"kept{index}"] = kept
             facts["kept"] = f"kept{index}"
-            self._predict(index, "reber", path, inputs, facts, record)
+            self._predict(index, ["reber"], path, inputs, facts, record)
         return facts
 
-    def _predict(self, index: int, name: str, path: Path, inputs, facts: dict, record: RunRecord) -> None:
-        evaluation = self.evaluator.evaluate(path, inputs)
-        if evaluation.ok and evaluation.predictions is not None:
-            record.arrays[f"pred{index}_{name}"] = evaluation.predictions
-            facts["predictions"][name] = f"pred{index}_{name}"
-        else:
+    def _predict(self, index: int, names: list[str], path: Path, inputs, facts: dict, record: RunRecord) -> None:
+        """Predictions of the model at `path` on `inputs` (kept as names[0]) and on the evaluator's
+        image sets names[1:]."""
+        evaluation = self.evaluator.evaluate(path, inputs, also=tuple(names[1:]))
+        if not (evaluation.ok and evaluation.predictions is not None):
             facts["error"] = evaluation.error
+            return
+        found = {names[0]: evaluation.predictions, **evaluation.more_predictions}
+        for name in names:
+            if found.get(name) is not None:
+                record.arrays[f"pred{index}_{name}"] = found[name]
+                facts["predictions"][name] = f"pred{index}_{name}"
 
     def _training_facts(self, work: Path, execution: Execution) -> dict:
         checkpoints = []

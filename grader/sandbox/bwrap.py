@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -21,6 +22,7 @@ HOME = "/home/student"
 WORK = f"{HOME}/work"
 PACKAGE_ROOT = "/opt/homl"  # holds the read-only copy of the `grader` package
 IO = "/io"  # exchange folder between the grader and the sandbox
+ENV = shutil.which("env") or "/usr/bin/env"
 
 GRADER_PACKAGE = Path(grader.__file__).resolve().parent
 
@@ -42,17 +44,40 @@ class SandboxSpec:
     tmp_mb: int = 1024
 
 
-@functools.lru_cache(maxsize=1)
+BWRAP_ENV = "HOML_GRADER_BWRAP"  # another bubblewrap binary (tests run several versions)
+
+
+def executable() -> str | None:
+    """The bubblewrap binary the grader runs: $HOML_GRADER_BWRAP, else `bwrap` on PATH."""
+    return os.environ.get(BWRAP_ENV) or shutil.which("bwrap")
+
+
+@functools.lru_cache(maxsize=8)
+def features(exe: str) -> frozenset[str]:
+    """The options this bubblewrap accepts, read once from its `--help` (`--size` came in 0.7.0)."""
+    try:
+        text = subprocess.run([exe, "--help"], capture_output=True, text=True, timeout=30, env={}).stdout
+    except (OSError, subprocess.SubprocessError):
+        return frozenset()
+    return frozenset(re.findall(r"^\s+(--[a-z][a-z0-9-]*)", text, re.MULTILINE))
+
+
 def available() -> str | None:
     """None when bubblewrap runs here, else why not (with how to install it)."""
-    exe = shutil.which("bwrap")
+    return _available(executable())
+
+
+@functools.lru_cache(maxsize=8)
+def _available(exe: str | None) -> str | None:
     if exe is None:
         return "bubblewrap is not installed (Debian/Ubuntu: sudo apt-get install bubblewrap)"
-    probe = subprocess.run(
-        [exe, "--unshare-all", "--die-with-parent", "--ro-bind", "/", "/", "true"],
-        capture_output=True,
-        text=True,
-    )
+    try:
+        probe = subprocess.run(
+            [exe, "--unshare-all", "--die-with-parent", "--ro-bind", "/", "/", "true"],
+            capture_output=True, text=True, env={}, timeout=60,
+        )
+    except OSError as exc:
+        return f"bubblewrap cannot run ({exe}): {exc.strerror}"
     if probe.returncode != 0:
         return f"bubblewrap cannot create a sandbox here: {probe.stderr.strip()}"
     return None
@@ -79,10 +104,24 @@ def _system_args() -> list[str]:
             args += ["--ro-bind", str(path), f"/{name}"]
     for name in ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "alternatives", "mime.types"):
         args += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
+    return args
+
+
+def _python_args() -> list[str]:
+    """The Python installation, read-only at its own path. Given after the private /tmp and home,
+    so that an installation under /tmp (a CI venv) or a home folder is bound on top of them."""
+    args = []
     for root in _python_roots():
         if not str(root).startswith("/usr/"):
             args += ["--ro-bind", str(root), str(root)]
     return args
+
+
+def _tmpfs(target: str, mb: int, exe: str) -> list[str]:
+    """A private tmpfs, of at most `mb` where this bubblewrap can say so (0.7.0 and later); else
+    bounded only by the sandbox's memory cgroup, which its pages are charged to."""
+    size = ["--size", str(mb * 2**20)] if "--size" in features(exe) else []
+    return [*size, "--tmpfs", target]
 
 
 def base_env(threads: int) -> dict[str, str]:
@@ -107,15 +146,19 @@ def base_env(threads: int) -> dict[str, str]:
 
 
 def bwrap_argv(spec: SandboxSpec) -> list[str]:
-    """bwrap and its options; append the command to run inside."""
+    """bwrap and its options; append the command to run inside.
+
+    bwrap itself starts from an empty environment (`env -i`): its `--clearenv` clears only its
+    child's, and the sandbox's PID 1 is a copy of bwrap, whose /proc/1/environ a notebook can read.
+    """
+    exe = executable() or "bwrap"
     args = [
-        shutil.which("bwrap") or "bwrap",
+        ENV, "-i", exe,
         "--unshare-all",  # network, pid, ipc, uts, user, cgroup namespaces
         "--die-with-parent",
         "--new-session",
         "--uid", "65534", "--gid", "65534",
         "--hostname", "sandbox",
-        "--clearenv",
     ]
     args += _system_args()
     args += ["--proc", "/proc", "--dev", "/dev"]
@@ -123,8 +166,9 @@ def bwrap_argv(spec: SandboxSpec) -> list[str]:
     # owner-writable: without this, a notebook could set host sysctls (core_pattern: host root).
     # bwrap's own cover of /proc/sys is skipped because the directory itself is read-only.
     args += ["--ro-bind", "/proc/sys", "/proc/sys", "--ro-bind-try", "/proc/sysrq-trigger", "/proc/sysrq-trigger"]
-    args += ["--size", str(spec.tmp_mb * 2**20), "--tmpfs", "/tmp"]
-    args += ["--size", str(spec.tmp_mb * 2**20), "--tmpfs", HOME]
+    # mount order matters: a later mount hides what an earlier one put under the same path
+    args += _tmpfs("/tmp", spec.tmp_mb, exe) + _tmpfs(HOME, spec.tmp_mb, exe)
+    args += _python_args()
     if any(root in GRADER_PACKAGE.parents for root in _python_roots()):
         # an installed (not editable) grader sits in site-packages with the bundled MNIST test
         # labels: hide it

@@ -8,6 +8,7 @@ still graded. Outputs are capped per cell so a notebook that prints gigabytes st
 from __future__ import annotations
 
 import asyncio
+import atexit
 import copy
 import threading
 import time
@@ -18,10 +19,19 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 
+from grader.feedback.causes import GRADER_METADATA, cell_place, cells_text
 from grader.sandbox.cgroup import Cgroup, supported as cgroups_supported
-from grader.sandbox.kernel import MAX_MESSAGE_BYTES, KernelPlan, dropped_messages, kernel_manager, watch_iopub
+from grader.sandbox.kernel import (
+    MAX_MESSAGE_BYTES,
+    KernelPlan,
+    confinement_for,
+    dropped_messages,
+    kernel_manager,
+    watch_iopub,
+)
 
 TIMEOUT_ENAME = "CellTimeout"
+START_FAILURE_CHARS = 2000  # of the sandbox's own error output, kept when the kernel does not start
 
 
 @dataclass
@@ -42,12 +52,16 @@ class Execution:
     errors: dict[int, str] = field(default_factory=dict)  # cell index -> "NameError: ..."
     skipped: list[int] = field(default_factory=list)  # never ran (time used up, kernel dead)
     kernel_died: str | None = None
+    # The kernel never answered (the sandbox or Python failed before any cell ran): a failure of the
+    # grading machine, not of the notebook. What bubblewrap or the launcher printed, or the error.
+    start_failure: str | None = None
     out_of_time: float | None = None  # the notebook's time limit (s), when it was used up
     out_of_memory: bool = False
     process_limit: int | None = None  # the limit, when the notebook hit it
     cut_outputs: list[int] = field(default_factory=list)  # cells whose output was cut
     dropped_outputs: list[int] = field(default_factory=list)  # cells that sent a message over the limit
     output_chars: int = 0  # the cap on one cell's output
+    cell_timeout: float = 0.0  # the limit of one cell (s)
     extra: dict[str, dict] = field(default_factory=dict)  # name -> {"ran", "timed_out", "error", "outputs"}
     limits_enforced: bool = True  # memory/process limits (cgroups) were in force
     duration_s: float = 0.0
@@ -61,33 +75,40 @@ class Execution:
             "errors": {str(k): v for k, v in self.errors.items()},
             "skipped": self.skipped,
             "kernel_died": self.kernel_died,
+            "start_failure": self.start_failure,
             "out_of_time": self.out_of_time,
             "out_of_memory": self.out_of_memory,
             "process_limit": self.process_limit,
             "cut_outputs": self.cut_outputs,
             "dropped_outputs": self.dropped_outputs,
             "output_chars": self.output_chars,
+            "cell_timeout": self.cell_timeout,
             "limits_enforced": self.limits_enforced,
             "extra": extra,
             "duration_s": self.duration_s,
         }
 
     def problems(self) -> list[str]:
-        return execution_problems(self.facts())
+        return execution_problems(self.facts(), (self.notebook or {}).get("cells") or [])
 
 
-def execution_problems(facts: dict) -> list[str]:
-    """Notebook-level problems of an execution (its `facts()`), one sentence each, for the report."""
+def execution_problems(facts: dict, cells: list) -> list[str]:
+    """Notebook-level problems of an execution (its `facts()`), one sentence each, for the report;
+    `cells`: the executed notebook's, to name cells as the student sees them (In [16])."""
+
+    def named(indices: list[int]) -> str:
+        if not cells:
+            return "Cell(s) " + ", ".join(str(i + 1) for i in indices)
+        return cells_text(cells, [i for i in indices if i < len(cells)])
+
     said = []
-    if facts["timed_out"]:
-        cells = ", ".join(str(i + 1) for i in facts["timed_out"])
-        said.append(f"Cell(s) {cells} ran past the time limit and were interrupted.")
+    for index in facts["timed_out"]:
+        seconds = f" after {facts['cell_timeout']:g} s" if facts.get("cell_timeout") else ""
+        said.append(f"{named([index])} was stopped by the grader{seconds}: it ran past the time limit of one cell.")
     if facts["cut_outputs"]:
-        cells = ", ".join(str(i + 1) for i in facts["cut_outputs"][:20])
-        said.append(f"Cell(s) {cells} produced over {facts['output_chars']:,} characters of output; the rest was dropped.")
+        said.append(f"{named(facts['cut_outputs'][:20])} produced over {facts['output_chars']:,} characters of output; the rest was dropped.")
     if facts["dropped_outputs"]:
-        cells = ", ".join(str(i + 1) for i in facts["dropped_outputs"][:20])
-        said.append(f"Cell(s) {cells} sent an output over {MAX_MESSAGE_BYTES >> 20} MB at once; it was dropped.")
+        said.append(f"{named(facts['dropped_outputs'][:20])} sent an output over {MAX_MESSAGE_BYTES >> 20} MB at once; it was dropped.")
     if facts["process_limit"]:
         said.append(
             f"The notebook tried to run more than {facts['process_limit']} processes and threads at once; "
@@ -96,12 +117,11 @@ def execution_problems(facts: dict) -> list[str]:
     if facts["kernel_died"]:
         said.append(facts["kernel_died"])
     if facts["skipped"]:
-        cells = ", ".join(str(i + 1) for i in facts["skipped"][:20])
         more = "…" if len(facts["skipped"]) > 20 else ""
         limit = facts["out_of_time"]
-        lead = f"The notebook used up its {limit:g} s time limit: cell(s)" if limit else "Cell(s)"
-        said.append(f"{lead} {cells}{more} did not run.")
-    return said
+        lead = f"The notebook used up its {limit:g} s time limit: " if limit else ""
+        said.append(f"{lead}{named(facts['skipped'][:20])}{more} did not run.")
+    return [text[:1].upper() + text[1:] for text in said]
 
 
 class _LimitedClient(NotebookClient):
@@ -199,13 +219,19 @@ def run_notebook(
     """Execute every code cell of `nb` (a copy is run), then the extra cells; `stop` (set from
     another thread) kills the kernel and ends the run early."""
     nb = copy.deepcopy(nb)
+    for cell in nb.cells:  # the grader's marks come from this run only, never from the notebook
+        cell.get("metadata", {}).pop(GRADER_METADATA, None)
     code_cells = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
     first_extra = len(nb.cells)
     for cell in extra:
         nb.cells.append(nbformat.v4.new_code_cell(cell.source))
     limits = plan.limits
     cgroup = Cgroup(limits.memory_mb, limits.max_processes) if plan.sandboxed and cgroups_supported() else None
-    km = kernel_manager(plan, cgroup)
+    confinement = confinement_for(plan)
+    km = kernel_manager(plan, cgroup, confinement)
+    # bubblewrap's (or the launcher's, or Python's) complaints before the kernel silences its own output
+    start_errors = open(plan.io / "kernel-start-errors.txt", "w+b")
+    kernel_ready = False
     started = time.monotonic()
     deadline = started + limits.notebook_timeout
     client = _LimitedClient(
@@ -238,7 +264,9 @@ def run_notebook(
     async def run_cells() -> None:
         # cleanup_kc: nbclient leaves a kernel it did not create running, with its channels' threads,
         # sockets and zmq contexts (about 20 file descriptors per notebook, until select() fails)
-        async with client.async_setup_kernel(cleanup_kc=True):
+        nonlocal kernel_ready
+        async with client.async_setup_kernel(cleanup_kc=True, stderr=start_errors):
+            kernel_ready = True
             watcher = asyncio.ensure_future(kill_on_stop()) if stop is not None else None
             monitor = watch_iopub(client.kc)
             try:
@@ -268,7 +296,7 @@ def run_notebook(
             try:
                 await client.async_execute_cell(nb.cells[index], index)
             except DeadKernelError:
-                result.kernel_died = _death_message(index, first_extra, extra, cgroup)
+                result.kernel_died = _death_message(index, first_extra, extra, cgroup, nb.cells)
                 result.skipped.extend(i for i in order[position + 1:] if i < first_extra)
                 if is_extra:
                     result.extra[extra[index - first_extra].name] = {"ran": False, "error": "kernel died"}
@@ -287,6 +315,8 @@ def run_notebook(
                 result.ran.append(index)
                 if index in client.timeouts:
                     result.timed_out.append(index)
+                    # the report notes it on the cell: "stopped by the grader after 180 s"
+                    nb.cells[index].metadata[GRADER_METADATA] = {"stopped_after_s": float(client.timeout)}
                 elif error:
                     result.errors[index] = error
 
@@ -294,17 +324,25 @@ def run_notebook(
         # one event loop for the whole run: the kernel client's sockets belong to it
         asyncio.run(run_cells())
     except Exception as exc:  # the kernel did not start, or died between cells
+        if not kernel_ready:
+            result.start_failure = _start_failure(start_errors, exc)
         if result.kernel_died is None:
             result.kernel_died = f"The kernel failed: {type(exc).__name__}: {str(exc)[:300]}"
         done = set(result.ran)
         result.skipped = sorted(set(result.skipped) | {i for i in code_cells if i not in done})
     finally:
+        # nbclient leaves an exit hook behind when the kernel did not start; it would print a traceback
+        atexit.unregister(client._cleanup_kernel)
+        start_errors.close()
+        if confinement is not None:
+            confinement.kill_all()
         if cgroup is not None:
             result.out_of_memory = cgroup.oom_killed()
             result.process_limit = limits.max_processes if cgroup.process_limit_hit() else None
             cgroup.remove()
     result.cut_outputs = sorted(i for i, n in client._kept.items() if n > limits.output_chars and i < first_extra)
     result.output_chars = limits.output_chars
+    result.cell_timeout = limits.cell_timeout
     if result.out_of_memory and result.kernel_died:
         result.kernel_died += f" It ran out of memory (limit {limits.memory_mb} MB)."
     nb.cells = nb.cells[:first_extra]
@@ -313,11 +351,17 @@ def run_notebook(
     return result
 
 
-def _death_message(index, first_extra, extra, cgroup) -> str:
+def _start_failure(errors, exc: Exception) -> str:
+    errors.seek(0)
+    text = errors.read(START_FAILURE_CHARS).decode("utf-8", "replace").strip()
+    return text or f"{type(exc).__name__}: {str(exc)[:300]}"
+
+
+def _death_message(index, first_extra, extra, cgroup, nb_cells) -> str:
     where = (
         f"the grader's {extra[index - first_extra].name} step"
         if index >= first_extra
-        else f"cell {index + 1}"
+        else cell_place(nb_cells, index)
     )
     message = f"The kernel died while running {where}."
     if cgroup is not None and cgroup.oom_killed():

@@ -21,6 +21,7 @@ from zmq.utils.monitor import parse_monitor_message
 
 from grader.sandbox import bwrap
 from grader.sandbox.cgroup import Cgroup
+from grader.sandbox.container import Confinement
 from grader.sandbox.limits import Limits
 
 KERNEL_NAME = "homl-grader"
@@ -41,11 +42,28 @@ class KernelPlan:
     limits: Limits
     sandboxed: bool = True
     mnist_npz: Path | None = None  # served by keras.datasets.mnist.load_data()
+    isolation: str | None = None  # "bubblewrap" or "container" when sandboxed  [default: bubblewrap]
 
 
-def _kernel_argv(plan: KernelPlan, cgroup: Cgroup | None) -> tuple[list[str], dict[str, str]]:
+def confinement_for(plan: KernelPlan) -> Confinement | None:
+    """The kernel's own user and folders in container isolation (None in the other modes)."""
+    if not plan.sandboxed or plan.isolation != "container":
+        return None
+    readable = [plan.mnist_npz] if plan.mnist_npz else []  # the training split only
+    return Confinement(home=plan.workdir.parent / "home", own=[plan.workdir, plan.io], readable=readable, chdir=plan.workdir)
+
+
+def _kernel_argv(plan: KernelPlan, cgroup: Cgroup | None, confinement: Confinement | None = None) -> tuple[list[str], dict[str, str]]:
     launch = [sys.executable, "-m", "grader.inside.kernel", "-f", "{connection_file}"]
     env = bwrap.base_env(plan.limits.threads)
+    procs = cgroup.procs_files if cgroup else []
+    if confinement is not None:
+        env["PYTHONPATH"] = str(bwrap.GRADER_PACKAGE.parent)
+        del env["HOME"]  # the launcher's private folder
+        if plan.mnist_npz:
+            env["HOML_GRADER_MNIST"] = str(plan.mnist_npz)
+        argv = confinement.argv(plan.limits, env, memory_by_cgroup=bool(cgroup and cgroup.active)) + launch
+        return bwrap.in_cgroup(argv, procs), {}
     if not plan.sandboxed:
         env["PYTHONPATH"] = str(bwrap.GRADER_PACKAGE.parent)
         if plan.mnist_npz:
@@ -62,7 +80,7 @@ def _kernel_argv(plan: KernelPlan, cgroup: Cgroup | None) -> tuple[list[str], di
         env["HOML_GRADER_MNIST"] = MNIST_IN_SANDBOX
     spec = bwrap.SandboxSpec(mounts=mounts, env=env, chdir=bwrap.WORK)
     argv = bwrap.bwrap_argv(spec) + launch
-    return bwrap.in_cgroup(argv, cgroup.procs_files if cgroup else []), {}
+    return bwrap.in_cgroup(argv, procs), {}
 
 
 class BoundedKernelClient(AsyncKernelClient):
@@ -92,8 +110,8 @@ async def dropped_messages(monitor) -> int:
     return count
 
 
-def kernel_manager(plan: KernelPlan, cgroup: Cgroup | None) -> AsyncKernelManager:
-    argv, env = _kernel_argv(plan, cgroup)
+def kernel_manager(plan: KernelPlan, cgroup: Cgroup | None, confinement: Confinement | None = None) -> AsyncKernelManager:
+    argv, env = _kernel_argv(plan, cgroup, confinement)
     spec_dir = plan.io / "kernelspec" / KERNEL_NAME
     spec_dir.mkdir(parents=True, exist_ok=True)
     (spec_dir / "kernel.json").write_text(

@@ -157,12 +157,12 @@ IMAGE_90KB = "from IPython.display import display\ndisplay({'image/png': 'iVBORw
 
 PROCESSES_AND_OUTPUT = [
     Case("fork-bomb", "ch99", "tried to run more than 128 processes and threads at once", _fork_bomb),
-    Case("print-500mb", "ch99", "Cell(s) 2 produced over 100,000 characters of output; the rest was dropped.",
+    Case("print-500mb", "ch99", "In [2] produced over 100,000 characters of output; the rest was dropped.",
          cells(Q1_RIGHT, PRINT_500MB, XOR_RIGHT)),
     Case("progress-bar", "ch99", "B is correct.", cells(Q1_RIGHT, PROGRESS_BAR, XOR_RIGHT)),
-    Case("image-100mb", "ch99", "Cell(s) 2 produced over 100,000 characters of output; the rest was dropped.",
+    Case("image-100mb", "ch99", "In [2] produced over 100,000 characters of output; the rest was dropped.",
          cells(Q1_RIGHT, IMAGE_100MB, XOR_RIGHT)),
-    Case("raw-100mb-messages", "ch99", "Cell(s) 2 sent an output over 8 MB at once; it was dropped.",
+    Case("raw-100mb-messages", "ch99", "In [2] sent an output over 8 MB at once; it was dropped.",
          cells(Q1_RIGHT, RAW_MESSAGES, XOR_RIGHT)),
     Case("images-40x90kb", "ch99", "B is correct.", cells(Q1_RIGHT, *[IMAGE_90KB] * 40, XOR_RIGHT)),
 ]

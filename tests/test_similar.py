@@ -1,0 +1,81 @@
+"""Similar submissions: near-copies are found among honest, independently written notebooks."""
+
+from __future__ import annotations
+
+from itertools import combinations
+from pathlib import Path
+
+import nbformat
+import pytest
+from click.testing import CliRunner
+
+from grader.similar import notebook_code, pairs_html, similar_pairs
+
+HERE = Path(__file__).parent / "similar"
+HONEST = ["honest_ada", "honest_ben", "honest_chen", "honest_dana"]
+
+
+def write_notebook(path: Path, source: str, assignment: str = "ch10") -> Path:
+    cells = [nbformat.v4.new_code_cell(c.strip()) for c in source.split("# %%") if c.strip()]
+    cells.insert(0, nbformat.v4.new_markdown_cell("# Chapter 10\nAnswer every question."))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nbformat.v4.new_notebook(cells=cells, metadata={"homl_grader": {"assignment": assignment}}), str(path))
+    return path
+
+
+def code_of(name: str) -> str:
+    return (HERE / f"{name}.py").read_text()
+
+
+@pytest.fixture(scope="module")
+def stub() -> str:
+    return code_of("stub")
+
+
+def test_near_copy_is_found_and_honest_pairs_are_not(tmp_path, stub):
+    names = HONEST + ["copied_from_ben"]
+    notebooks = [(n, "ch10", notebook_code(write_notebook(tmp_path / n / "ch10.ipynb", code_of(n)))) for n in names]
+    pairs = similar_pairs(notebooks, {"ch10": stub})
+    assert [(p.student_a, p.student_b) for p in pairs] == [("copied_from_ben", "honest_ben")]
+    pair = pairs[0]
+    assert pair.share_a > 0.8 and pair.share_b > 0.8  # renamed variables and moved cells do not hide it
+    joined_a = "\n".join(b.text_a for b in pair.blocks)
+    joined_b = "\n".join(b.text_b for b in pair.blocks)
+    assert "n_units in (256, 128)" in joined_a and "units in (256, 128)" in joined_b
+    assert "hid[hid < 0] = 0" in joined_a and "z[z < 0] = 0" in joined_b
+
+
+def test_honest_pairs_stay_well_below_the_threshold(stub):
+    from grader.similar import THRESHOLD
+
+    pairs = similar_pairs([(n, "ch10", code_of(n)) for n in HONEST], {"ch10": stub}, threshold=0.0)
+    assert len(pairs) == len(list(combinations(HONEST, 2)))
+    assert max(p.score for p in pairs) < THRESHOLD * 0.8
+
+
+def test_the_stub_alone_is_not_similarity(stub):
+    # two students who handed in the stub untouched share only the stub: nothing to see
+    assert similar_pairs([("a", "ch10", stub), ("b", "ch10", stub)], {"ch10": stub}) == []
+    # without removing the stub, they would be identical
+    assert similar_pairs([("a", "ch10", stub), ("b", "ch10", stub)])[0].score == 1.0
+
+
+def test_pairs_are_shown_escaped_side_by_side(stub):
+    pairs = similar_pairs([(n, "ch10", code_of(n)) for n in ("honest_ben", "copied_from_ben")], {"ch10": stub})
+    page = pairs_html(pairs)
+    assert page.count("<pre>") == 2 * len(pairs[0].blocks)
+    assert "hid[hid &lt; 0] = 0" in page
+
+
+def test_grade_similar_command(tmp_path, stub):
+    from grader.cli import main
+
+    for n in HONEST + ["copied_from_ben"]:
+        write_notebook(tmp_path / "submissions" / n / "ch10.ipynb", code_of(n))
+    write_notebook(tmp_path / "assignments" / "ch10.ipynb", stub)
+    out = tmp_path / "similar.html"
+    result = CliRunner().invoke(main, ["similar", str(tmp_path / "submissions"), "--against", str(tmp_path / "assignments"), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.output.splitlines() if "honest_" in line or "copied" in line]
+    assert len(lines) == 1 and "copied_from_ben" in lines[0] and "honest_ben" in lines[0]
+    assert "side by side" in result.output and out.read_text().count("<pre>") >= 4
