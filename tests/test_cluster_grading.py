@@ -86,10 +86,12 @@ def _cmdline(pid: int) -> bytes:
 
 
 def _runs_a_kernel(pid: int) -> bool:
+    """Whether a student's kernel runs below `pid` (not the preflight's kernel)."""
     todo = _children(pid)
     while todo:
         child = todo.pop()
-        if b"grader.inside.kernel" in _cmdline(child):
+        cmdline = _cmdline(child)
+        if b"grader.inside.kernel" in cmdline and b"homl-grader-preflight-" not in cmdline:
             return True
         todo += _children(child)
     return False

@@ -63,23 +63,36 @@ class DaskExecutor:
             if not self.client.scheduler_info()["workers"]:
                 raise ClusterError(f"no Dask worker joined {self.cluster.description} within {self.workers_timeout:.0f} s") from None
         plugin = GraderWorkerPlugin(self.preflight, self.preflight_kwargs, own, self.cluster.threads)
-        self.client.register_plugin(plugin)
-        passed = self._collect_preflights()
+        try:
+            self.client.register_plugin(plugin)
+        except Exception:  # a worker died during its preflight; the scheduler still gives the plugin to every worker
+            pass
+        deadline = time.monotonic() + self.workers_timeout
+        while True:
+            passed, waiting = self._collect_preflights()
+            if passed or not waiting or time.monotonic() > deadline:
+                break
+            time.sleep(1.0)
         if not passed:
             lines = "\n".join(f"  {w}: {'; '.join(why)}" for w, why in sorted(self.refused.items()))
-            raise ClusterError(f"no worker of {self.cluster.description} passed the preflight:\n{lines}")
+            raise ClusterError(f"no worker of {self.cluster.description} passed the preflight:\n{lines or '  (none answered)'}")
         return passed
 
-    def _collect_preflights(self) -> list[str]:
-        passed = []
-        for address, result in self.client.run(preflight_of).items():
+    def _collect_preflights(self) -> tuple[list[str], int]:
+        """(workers that passed, workers still running their preflight); refusals go to self.refused."""
+        passed, waiting = [], 0
+        try:
+            results = self.client.run(preflight_of)
+        except Exception:  # a worker died while asked: ask again later
+            return [], 1
+        for address, result in results.items():
             if result is None:
-                continue  # joined after the plugin was registered: set up on its own, read next time
-            if result["refused"]:
+                waiting += 1  # its preflight is still running, or it joined after the plugin
+            elif result["refused"]:
                 self.refused[f"{address} ({result.get('host', '')})"] = result["refused"]
             else:
                 passed.append(address)
-        return passed
+        return passed, waiting
 
     def run(self, jobs: list[Job], on_outcome: Callable[[Outcome], None], progress: Progress | None = None) -> RunSummary:
         progress = progress or Progress()
