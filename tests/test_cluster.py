@@ -145,7 +145,8 @@ def local2():
     from grader.cluster.dask_executor import DaskExecutor
 
     with open_cluster(parse_cluster("local:2")) as cluster:
-        executor = DaskExecutor(cluster, cluster_jobs.notebook_job)
+        # the stand-in jobs run no sandbox; the sandbox preflight is tested with the real run_job
+        executor = DaskExecutor(cluster, cluster_jobs.notebook_job, preflight_kwargs={"isolation": "none"})
         assert len(executor.prepare()) == 2 and executor.refused == {}
         yield executor
 
@@ -268,7 +269,7 @@ def test_an_existing_scheduler_started_as_the_readme_says_runs_jobs_and_stops_re
         killer_cell = "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\nos._exit(0)"
         jobs = _class(tmp_path / "class", 2, {"s00": [killer_cell]})
         got = []
-        summary = run_jobs(jobs, cluster_jobs.notebook_job, got.append, cluster=address)
+        summary = run_jobs(jobs, cluster_jobs.notebook_job, got.append, cluster=address, preflight_kwargs={"isolation": "none"})
         assert summary.finished == ["s01/ch10"]
         assert [o.job_id for o in summary.failed] == ["s00/ch10"] and summary.failed[0].killed_workers
         assert len(_markers(tmp_path, "s00/ch10")) == 3

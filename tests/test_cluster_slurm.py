@@ -47,7 +47,8 @@ def test_grades_through_slurm_jobs_like_the_local_pool(tmp_path, slurm, monkeypa
     LocalExecutor(cluster_jobs.notebook_job, 1).run(jobs, serial.append)
     got = []
     settings = SlurmSettings(jobs=2, cores=1, memory="2GB", walltime="00:10:00", queue="debug", log_directory=str(folder / "jobs"))
-    summary = run_jobs(jobs, cluster_jobs.notebook_job, got.append, cluster="slurm", slurm=settings)
+    summary = run_jobs(jobs, cluster_jobs.notebook_job, got.append, cluster="slurm", slurm=settings,
+                       preflight_kwargs={"isolation": "none"})
     assert summary.failed == [] and summary.refused_workers == {} and len(got) == 3
     assert canonical_reports(cluster_jobs.judge(o.files) for o in got) == canonical_reports(cluster_jobs.judge(o.files) for o in serial)
     # every kernel ran inside a Slurm job (its worker's environment says which), pinned to 1 thread
