@@ -19,7 +19,7 @@ import cluster_jobs
 from grader.cluster.address import ClusterAddress, parse_cluster
 from grader.cluster.canonical import canonical_report, canonical_reports
 from grader.cluster.executor import LocalExecutor
-from grader.cluster.preflight import refusals, worker_preflight
+from grader.cluster.preflight import own_facts, refusals, worker_preflight
 from grader.cluster.run import run_jobs
 from grader.cluster.shards import parse_shard, shard
 
@@ -64,8 +64,8 @@ def test_canonical_report_drops_times_and_nothing_else():
 
 
 def test_a_worker_with_another_grader_or_mnist_is_refused():
-    own = worker_preflight(isolation="none")
-    assert refusals(own, dict(own)) == []
+    own = own_facts()
+    assert refusals(own, {**worker_preflight(isolation="none")}) == []
     assert "grader 9.9 there" in refusals(own, {**own, "grader_version": "9.9"})[0]
     assert "MNIST copy" in refusals(own, {**own, "mnist_sha256": "0" * 64})[0]
     assert refusals(own, {**own, "problems": ["bubblewrap is not installed"]}) == ["bubblewrap is not installed"]

@@ -22,7 +22,7 @@ from distributed.scheduler import KilledWorker
 from grader.cluster.dask_cluster import ALLOWED_FAILURES, Cluster, ClusterError
 from grader.cluster.executor import KILLED_WORKERS, Job, JobFn, Outcome, Progress, RunSummary, _checked, _failure, _record
 from grader.cluster.plugin import RESOURCE, GraderWorkerPlugin, preflight_of
-from grader.cluster.preflight import worker_preflight
+from grader.cluster.preflight import own_facts, worker_preflight
 
 WORKERS_TIMEOUT = 600.0  # seconds to wait for the first workers (Slurm jobs may queue)
 NO_WORKER_TIMEOUT = 900.0  # stop when no worker may run jobs for this long
@@ -56,7 +56,7 @@ class DaskExecutor:
 
     def prepare(self) -> list[str]:
         """Preflight every worker; the addresses of those that passed. ClusterError when none did."""
-        own = self.preflight(**self.preflight_kwargs)
+        own = own_facts()
         try:
             self.client.wait_for_workers(self.cluster.workers, timeout=self.workers_timeout)
         except TimeoutError:

@@ -63,8 +63,16 @@ def worker_preflight(isolation: str = "bubblewrap", submissions: str | None = No
     }
 
 
+def own_facts() -> dict[str, Any]:
+    """What every worker must match: this process's grader version and MNIST copy (no sandbox
+    started here: the client judges, the workers run)."""
+    from grader.data import mnist
+
+    return {"grader_version": grader.__version__, "mnist_sha256": mnist.active().sha256}
+
+
 def refusals(own: dict[str, Any], worker: dict[str, Any]) -> list[str]:
-    """Why a worker must get no work (empty: it may grade). `own` is the client's preflight."""
+    """Why a worker must get no work (empty: it may grade). `own` is the client's own_facts()."""
     reasons = list(worker.get("problems", []))
     if worker.get("grader_version") != own["grader_version"]:
         reasons.append(f"grader {worker.get('grader_version')} there, {own['grader_version']} here")
