@@ -64,6 +64,7 @@ def main(ctx, verbose) -> None:
     grade submissions.zip     grade a Canvas, Moodle or Gradescope export (zip or folder)
     grade check NOTEBOOK      a student's check before submitting (no answer key needed)
     grade assign              regenerate assignments/ from solutions/
+    grade release DIR         what students get: notebooks and a keyless wheel
     grade export canvas       the grade-import file of Canvas, Moodle, Blackboard, or csv
     grade similar SUBMISSIONS pairs of notebooks whose own code is unusually alike
     grade class-report        class.html: distributions, item analysis, who to follow up
@@ -339,9 +340,10 @@ def check(notebook, sandbox, cell_timeout, formats, junit_path, results_path):
     from grader.ui import CheckProgress, print_check
 
     if sandbox == "auto":
-        sandbox = "none" if bwrap.available() else "bubblewrap"
-        if sandbox == "none":
-            click.echo("bubblewrap is not installed: running your notebook as your own user, without a sandbox.", err=True)
+        why = bwrap.available()
+        sandbox = "none" if why else "bubblewrap"
+        if why:  # the real reason: not installed, or namespaces refused (AppArmor, a container)
+            click.echo(f"No sandbox ({why}): running your notebook as your own user.", err=True)
     elif sandbox == "bubblewrap" and (why := bwrap.available()):
         raise click.ClickException(f"{why}; or use --sandbox none")
     cores = max(1, os.cpu_count() or 1)
@@ -378,11 +380,33 @@ def _write_ci_formats(formats, notebook, result, junit_path, results_path):
 @click.option("--solutions", type=click.Path(exists=True, file_okay=False, path_type=Path), default=Path("solutions"), show_default=True, help="Solution notebooks (the answer keys) to put in the bundle.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("autograder.zip"), show_default=True, help="The zip to upload to Gradescope.")
 @click.option("--assignment", help="Grade only this assignment, e.g. ch10.  [default: all]")
-def gradescope_bundle(solutions, out, assignment):
+@click.option("--timeout", type=click.IntRange(300, 86400), default=600, show_default=True, help="The autograder timeout you set on Gradescope, s: notebooks stop in time to report before it.")
+def gradescope_bundle(solutions, out, assignment, timeout):
     """Write the autograder.zip an instructor uploads to Gradescope (full hidden grading there)."""
     from grader.ci.gradescope_bundle import build_bundle
 
-    click.echo(f"wrote {build_bundle(solutions, out, assignment=assignment)}")
+    click.echo(f"wrote {build_bundle(solutions, out, assignment=assignment, timeout=timeout)}")
+
+
+@main.command("release")
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--assignments", type=click.Path(exists=True, file_okay=False, path_type=Path), default=Path("assignments"), show_default=True, help="The student notebooks (written by grade assign).")
+@click.option("--solutions", type=click.Path(file_okay=False, path_type=Path), default=Path("solutions"), show_default=True, help="Checked against: the release must hold none of their code or keys.")
+@click.option("--template", metavar="ASSIGNMENT", help="Write a GitHub Classroom template repository for ASSIGNMENT (e.g. ch10) instead.")
+@click.option("--wheel", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="A built homl-grader wheel.  [default: built from this checkout]")
+@click.option("--wheel-url", metavar="URL", help="With --template: install the wheel from URL (where you publish it) instead of carrying it.")
+def release_command(folder, assignments, solutions, template, wheel, wheel_url):
+    """Write what students get into FOLDER: the assignment notebooks and a keyless wheel of the
+    grader (for `grade check`), or a repository template with both and the Classroom workflow."""
+    from grader.release import ReleaseError, build_release
+
+    try:
+        made = build_release(folder, assignments=assignments, solutions=solutions, wheel=wheel, template=template, wheel_url=wheel_url)
+    except ReleaseError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"wrote {made.folder}: {', '.join(p.name for p in made.notebooks)}" + (f", {made.wheel.name}" if made.wheel else f", installs {wheel_url}"))
+    for note in made.notes:
+        click.echo(f"note: {note}", err=True)
 
 
 @main.command("export")

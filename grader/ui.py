@@ -53,10 +53,8 @@ class ClassProgress:
             self.progress.advance(self.task)
         else:
             elapsed = time.monotonic() - self.started
-            self._say(
-                f"[{elapsed:6.1f}s] {report.student}/{report.assignment}: "
-                f"{report.score:g}/{report.max_score:g} ({report.duration_s:.1f}s)"
-            )
+            shown = "not graded" if report.status == "not graded" else f"{report.score:g}/{report.max_score:g}"
+            self._say(f"[{elapsed:6.1f}s] {report.student}/{report.assignment}: {shown} ({report.duration_s:.1f}s)")
 
     def _say(self, text: str) -> None:
         print(text, file=sys.stderr, flush=True)

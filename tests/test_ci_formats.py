@@ -209,6 +209,24 @@ def test_annotations_for_items_that_did_not_pass():
         assert "\n" not in command and "\r" not in command
 
 
+def test_annotations_stop_at_what_github_shows(monkeypatch, tmp_path, capsys):
+    errors = [TestCase(f"ch14.q{n}", "ch14", "failed", 0, 5, f"wrong {n}") for n in range(1, 13)]
+    warnings = [TestCase(f"ch10.q{n}", "ch10", "failed", 1, 5, f"partly {n}") for n in range(1, 12)]
+    commands = github.annotations([*errors, *warnings], "nb.ipynb")
+    assert sum(c.startswith("::error ") for c in commands) == 10
+    assert sum(c.startswith("::warning ") for c in commands) == 10
+    assert "::wrong 10" in commands[9] and "::partly 10" in commands[-1]  # the first ten of each
+    summary = github.step_summary_markdown([*errors, *warnings], "check")
+    assert "these 3 are only in the table above: ch14.q11, ch14.q12, ch10.q11." in summary
+    assert "only in the table" not in github.step_summary_markdown(errors[:10], "check")
+
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "summary.md"))
+    monkeypatch.delenv("GITHUB_OUTPUT", raising=False)
+    github.emit_github([*errors, *warnings], "check", "nb.ipynb")
+    assert len(capsys.readouterr().out.splitlines()) == 20
+    assert "| ch14.q12 | 0/5 |" in (tmp_path / "summary.md").read_text()
+
+
 def test_step_summary_table(monkeypatch, tmp_path, ben_cases):
     text = github.step_summary_markdown(mixed_cases(), "Check | ch10")
     lines = text.splitlines()
@@ -394,7 +412,12 @@ def test_bundle_layout(bundle, tmp_path):
     assert "SOURCE=/autograder/source\n" in setup and 'pip install "$SOURCE"/wheels/*.whl' in setup
     run = (tmp_path / "run_autograder").read_text()
     assert "/autograder/submission" in run and "/autograder/source/solutions" in run
-    assert "/autograder/results/results.json" in run and "--sandbox bubblewrap" in run
+    assert "/autograder/results/results.json" in run and "--sandbox auto" in run
+    assert "export HOML_GRADER_CONTAINER=1\n" in run  # container isolation where bubblewrap cannot run
+    # Gradescope's default limit is 600 s: notebooks stop at 480, the watchdog writes at 570
+    assert "--grade-options '--notebook-timeout 480'" in run and "sleep 570\n" in run
+    watchdog = json.loads((tmp_path / "not-finished.json").read_text())
+    assert watchdog["score"] == 0 and "did not finish within the autograder's time limit (600 s)" in watchdog["output"]
     with zipfile.ZipFile(tmp_path / wheel) as built:
         inside = set(built.namelist())
     assert {"grader/cli.py", "grader/ci/gradescope_bundle.py", "grader/ci/gradescope_schema.json"} <= inside
@@ -408,13 +431,19 @@ def test_bundle_for_one_assignment(bundle, tmp_path):
         wheel.write_bytes(zipped.read(wheel_name))
     out = gradescope_bundle.build_bundle(
         ROOT / "solutions", tmp_path / "ch10.zip", wheel=wheel, assignment="ch10",
-        grade_options=["--notebook-timeout", "2100"], unsandboxed=True,
+        grade_options=["--notebook-timeout", "2100"], unsandboxed=True, timeout=2700,
     )  # fmt: skip
     with zipfile.ZipFile(out) as zipped:
         assert [n for n in zipped.namelist() if n.startswith("solutions/")] == ["solutions/ch10.ipynb"]
         run = zipped.read("run_autograder").decode()
     assert "--assignment ch10" in run and "--sandbox none" in run
-    assert "--grade-options '--notebook-timeout 2100'" in run
+    assert "--grade-options '--notebook-timeout 2100'" in run and "sleep 2670\n" in run
+    # a notebook timeout that leaves no time to report before Gradescope's limit is refused
+    with pytest.raises(GraderError, match="give at most 2160"):
+        gradescope_bundle.build_bundle(
+            ROOT / "solutions", tmp_path / "x.zip", wheel=wheel, grade_options=["--notebook-timeout=2200"], timeout=2700
+        )
+    assert gradescope_bundle.notebook_timeout_for(600) == 480 and gradescope_bundle.notebook_timeout_for(3000) == 2400
     with pytest.raises(GraderError, match="assignments there: ch10, ch14"):
         gradescope_bundle.build_bundle(ROOT / "solutions", tmp_path / "x.zip", wheel=wheel, assignment="ch99")
     with pytest.raises(GraderError):
@@ -439,6 +468,8 @@ def local_run_autograder(tmp_path: Path, python: str, **options) -> tuple[Path, 
     assert not [line for line in script.splitlines() if "/autograder" in line and not line.startswith("#")]
     (tmp_path / "source").mkdir()
     (tmp_path / "source" / "solutions").symlink_to(ROOT / "solutions")
+    watchdog = gradescope.failure_results("not finished in time")
+    (tmp_path / "source" / "not-finished.json").write_text(json.dumps(watchdog))
     path = tmp_path / "run_autograder"
     path.write_text(script)
     path.chmod(0o755)
@@ -483,16 +514,71 @@ def test_run_submission_without_a_notebook(tmp_path, validator):
     assert results["score"] == 0 and "No Jupyter notebook" in results["output"]
 
 
-def test_run_submission_when_the_sandbox_cannot_start(tmp_path, validator, monkeypatch):
-    from grader.sandbox import bwrap
+def test_run_submission_when_no_sandbox_can_start(tmp_path, validator, monkeypatch, capsys):
+    from grader.sandbox import bwrap, container
 
     monkeypatch.setattr(bwrap, "available", lambda: "bubblewrap cannot create a sandbox here: no userns")
+    monkeypatch.setattr(container, "available", lambda: "container isolation needs the grader to run as root")
     (tmp_path / "sub").mkdir()
     shutil.copy(BEN_NOTEBOOK, tmp_path / "sub")
     results = gradescope_bundle.run_submission(tmp_path / "sub", ROOT / "solutions", tmp_path / "r.json")
     validator.validate(results)
     assert results["score"] == 0 and results["tests"] == []
-    assert "NOT graded" in results["output"] and "no userns" in results["output"]
+    assert "NOT graded" in results["output"] and "not a problem with your work" in results["output"]
+    assert "no userns" not in results["output"]  # the details are the instructor's
+    logged = capsys.readouterr().out
+    assert "no userns" in logged and "needs the grader to run as root" in logged
+
+
+def test_a_container_with_too_little_memory_grades_nothing(tmp_path, validator, monkeypatch, capsys):
+    cgroup = tmp_path / "sys" / "fs" / "cgroup"
+    (cgroup / "memory").mkdir(parents=True)
+    assert gradescope_bundle.container_memory_mb(tmp_path) is None  # nothing to read: unknown
+    (cgroup / "memory" / "memory.limit_in_bytes").write_text(f"{768 * 2**20}\n")  # cgroup v1
+    assert gradescope_bundle.container_memory_mb(tmp_path) == 768
+    (cgroup / "memory" / "memory.limit_in_bytes").write_text("9223372036854771712\n")  # v1: no limit
+    assert gradescope_bundle.container_memory_mb(tmp_path) is None
+    (cgroup / "memory.max").write_text("max\n")  # cgroup v2: no limit
+    assert gradescope_bundle.container_memory_mb(tmp_path) is None
+    (cgroup / "memory.max").write_text(f"{4096 * 2**20}\n")
+    assert gradescope_bundle.container_memory_mb(tmp_path) == 4096
+
+    monkeypatch.setattr(gradescope_bundle, "container_memory_mb", lambda: 768)
+    (tmp_path / "sub").mkdir()
+    shutil.copy(BEN_NOTEBOOK, tmp_path / "sub")
+    results = gradescope_bundle.run_submission(tmp_path / "sub", ROOT / "solutions", tmp_path / "r.json")
+    validator.validate(results)
+    assert results["score"] == 0 and results["tests"] == [] and "NOT graded" in results["output"]
+    assert "too little memory" in results["output"] and "768" not in results["output"]
+    logged = capsys.readouterr().out
+    assert "this container has 768 MiB of memory; grading needs 1536 MiB" in logged
+
+
+def test_run_autograder_watchdog_writes_results_before_the_limit(tmp_path, validator):
+    # a grader that hangs (and ignores SIGTERM): the watchdog writes results.json and stops it
+    hang = tmp_path / "hang"
+    hang.write_text("#!/bin/sh\ntrap '' TERM\necho $$ > \"$0.pid\"\nsleep 600\n")
+    hang.chmod(0o755)
+    script, _ = local_run_autograder(tmp_path, str(hang), timeout=gradescope_bundle.WATCHDOG_MARGIN + 2)
+    done = subprocess.run([str(script)], capture_output=True, text=True, cwd=tmp_path, timeout=60)
+    assert done.returncode == 0 and "watchdog: grading did not finish in 2 s" in done.stdout
+    results = json.loads((tmp_path / "results" / "results.json").read_text())
+    validator.validate(results)
+    assert results["output"] == "not finished in time"
+    pid = int(Path(f"{hang}.pid").read_text())
+    assert not Path(f"/proc/{pid}").exists()  # killed, not left running
+
+
+def test_machine_notes_go_to_the_instructor_log(validator):
+    report = make_report()
+    from grader.judge.run import LIMITS_NOT_ENFORCED as note
+    report.problems = ["Cell 7 timed out.", note]
+    report.sandbox = "container"
+    results = gradescope_bundle.results_from_reports([report], {})
+    validator.validate(results)
+    assert "Problem: Cell 7 timed out." in results["output"]
+    assert "not enforced" not in results["output"] and "container" not in results["output"]
+    assert gradescope_bundle.instructor_log([report]) == ["ben/ch10: isolation container", f"  note: {note}"]
 
 
 def test_results_from_reports(validator):
@@ -520,9 +606,16 @@ def test_workflow_wiring():
     assert "push" in triggers
     [job] = workflow["jobs"].values()
     steps = job["steps"]
+    assert job["runs-on"] == "ubuntu-24.04"  # pinned: the AppArmor setting below is 24.04's
     python = next(s for s in steps if str(s.get("uses", "")).startswith("actions/setup-python@"))
-    assert python["with"]["python-version"] == "3.11" and python["with"]["cache"] == "pip"
-    assert any("bubblewrap" in s.get("run", "") for s in steps)
+    assert python["with"]["python-version"] == "3.11"
+    assert workflow["env"]["GRADER_SOURCE"] == "EDIT-ME"  # grade release fills it in
+    # the installed environment is cached under a key made from the grader's source
+    restore = next(s for s in steps if str(s.get("uses", "")).startswith("actions/cache/restore@"))
+    save = next(s for s in steps if str(s.get("uses", "")).startswith("actions/cache/save@"))
+    assert restore["with"] == save["with"] and "steps.source.outputs.key" in restore["with"]["key"]
+    sandbox = next(s for s in steps if "bubblewrap" in s.get("run", ""))
+    assert "apparmor_restrict_unprivileged_userns=0" in sandbox["run"] and "|| true" not in sandbox["run"]
     check = next(s for s in steps if "grade check" in s.get("run", ""))
     assert "--format github --format junit" in check["run"]
     upload = next(s for s in steps if str(s.get("uses", "")).startswith("actions/upload-artifact@"))

@@ -136,6 +136,7 @@ def hostile_solutions(tmp_path_factory, ch99_solutions) -> Path:
     folder = tmp_path_factory.mktemp("hostile-solutions")
     shutil.copy(ch99_solutions / "ch99.ipynb", folder / "ch99.ipynb")
     nbformat.write(corpus.model_solution(), str(folder / f"{MODEL_ASSIGNMENT}.ipynb"))
+    nbformat.write(corpus.reber_solution(), str(folder / f"{corpus.REBER_ASSIGNMENT}.ipynb"))
     return folder
 
 
@@ -158,6 +159,7 @@ def hostile_class(tmp_path_factory, hostile_solutions, keras_models, grader_data
     started = time.monotonic()
     proc = subprocess.Popen(grade_argv(ctx.submissions, ctx.out, ctx.solutions), cwd=REPO, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    ctx.grader_pid = proc.pid
     peak = 0.0
     try:
         while proc.poll() is None and time.monotonic() - started < RUN_TIMEOUT:
@@ -168,6 +170,7 @@ def hostile_class(tmp_path_factory, hostile_solutions, keras_models, grader_data
             proc.kill()
     stdout, stderr = proc.communicate()
     elapsed = time.monotonic() - started
+    print(f"\nhostile class: {elapsed:.0f} s, grader peak {peak:.0f} MB")  # for the record (pytest -s)
 
     reports = {}
     for path in ctx.out.glob("*/*.json"):
@@ -381,6 +384,45 @@ def test_nothing_outside_the_sandboxes_changed(hostile_class):
         for path in folder.iterdir():
             assert mark not in path.name, path
         assert not (folder / f"{mark}.txt").exists()
+
+
+# --- round two (issue 15) -----------------------------------------------------------------------
+
+
+def test_text_that_cannot_be_written_as_utf8_is_replaced_not_fatal(hostile_class):
+    for student in ("surrogate-error", "surrogate-markdown", "non-utf8-name"):
+        json_path, html_path = report_paths(hostile_class.ctx.out, student, "ch99")
+        json_path.read_bytes().decode("utf-8")  # valid UTF-8 throughout
+        assert "\ufffd" in html_path.read_text(encoding="utf-8"), student
+    assert "My notes \ufffd without its pair" in hostile_class.html(case("surrogate-markdown"))
+    for student in ("surrogate-markdown", "non-utf8-name"):
+        assert hostile_class.report(case(student))["score"] == BASE_SCORE, student
+
+
+def test_floods_and_forged_probe_files_cost_only_their_own_report(hostile_class):
+    for student in ("stdin-flood", "comm-flood", "reply-flood"):
+        # sending 1.2 GB can use up the flooding sandbox's own 768 MB; it costs only that report
+        report = hostile_class.report(case(student))
+        assert part(report, "answer_q1")["score"] == POINTS["answer_q1"], (student, sentences(report))
+        assert not any("grader failed" in s for s in sentences(report)), (student, sentences(report))
+    for student in ("forged-json-60mb", "forged-npz-bomb"):
+        report = hostile_class.report(case(student))
+        assert part(report, "xor_network")["score"] == 0 and part(report, "answer_q1")["score"] == POINTS["answer_q1"]
+    # the grader's own peak memory: test_reports_stay_small_and_the_grader_does_not_hold_what_students_print
+
+
+def test_a_notebook_filling_its_space_and_a_deep_tree_leave_nothing_behind(hostile_class):
+    made = re.search(r"MADE (\d+) No space left on device", hostile_class.html(case("file-flood")))
+    assert made and int(made.group(1)) < Limits().max_files, "the file flood stopped at its own limit"
+    assert "DEEP" in hostile_class.html(case("deep-tree"))
+    assert hostile_class.report(case("deep-tree"))["score"] == BASE_SCORE
+    # setsid-loops: 30 busy loops in their own sessions, held to its sandbox's CPU quota; the
+    # honest students' equality (test_honest_students_get_exactly...) is what this case tests
+    owned = f"homl-grader-{hostile_class.ctx.grader_pid}-"
+    assert [p for p in Path("/dev/shm").iterdir() if p.name.startswith(owned)] == []
+    assert [line for line in Path("/proc/self/mountinfo").read_text().splitlines() if owned in line] == []
+    for hierarchy in cgroup.hierarchies():
+        assert [g for g in hierarchy.iterdir() if g.name.startswith(owned)] == []
 
 
 def test_readme_lists_every_case_in_one_line():

@@ -233,7 +233,9 @@ def test_grade_submissions_without_a_slash_grades_that_folder(tmp_path, monkeypa
         seen.append(Path(root))
         raise run_class.OutputBusy("stopped by the test")
 
-    monkeypatch.setattr(setup, "run_settings", lambda *a, **k: None)
+    from grader.pipeline.settings import RunSettings
+
+    monkeypatch.setattr(setup, "run_settings", lambda *a, **k: RunSettings(specs={}))
     monkeypatch.setattr(run_class, "grade_class", fake_grade_class)
     (tmp_path / "submissions").mkdir()
     monkeypatch.chdir(tmp_path)
@@ -262,7 +264,7 @@ def test_a_canvas_zip_is_graded_and_exported_for_canvas(tmp_path, cli, sandbox_a
 
     result = cli(archive, "--out", out, "-j", "2")
     assert result.exit_code == 0, result.output
-    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["babbagecharles", "lovelaceada"]
+    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["babbagecharles", "lovelaceada", "runs"]
     assert (out / "class.html").is_file() and (out / "submissions.json").is_file()
     gradebook = (out / "gradebook.csv").read_text().splitlines()
     assert gradebook[1].startswith("babbagecharles,") and ",graded,ch99-1.ipynb," in gradebook[1]

@@ -257,13 +257,17 @@ def test_sandbox_none_runs_and_warns_in_every_report(tmp_path, cli):
 def test_grade_refuses_without_bubblewrap_and_says_how_to_install_it(tmp_path, cli, monkeypatch):
     from grader.sandbox import bwrap
 
+    from grader.sandbox import container
+
     monkeypatch.setattr(bwrap, "available", lambda: "bubblewrap is not installed (Debian/Ubuntu: sudo apt-get install bubblewrap)")
+    monkeypatch.setattr(container, "available", lambda: "container isolation needs root")
     submissions = write_class(tmp_path / "submissions", {"alice": ALL_RIGHT})
-    result = cli(submissions, "--out", tmp_path / "out")
-    assert result.exit_code != 0
-    assert "apt-get install bubblewrap" in result.output
-    assert "--sandbox none" in result.output
-    assert not (tmp_path / "out").exists()
+    for args in ((), ("--sandbox", "bubblewrap")):
+        result = cli(submissions, "--out", tmp_path / "out", *args)
+        assert result.exit_code != 0
+        assert "apt-get install bubblewrap" in result.output
+        assert "--sandbox none" in result.output
+        assert not (tmp_path / "out").exists()
 
 
 # --- what the grader reads back from a sandbox ----------------------------------------------------

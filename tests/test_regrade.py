@@ -289,3 +289,49 @@ def test_an_extension_rejudges_the_late_penalty_without_a_sandbox(tmp_path, cli,
     assert "0 run, 1 judged again from stored runs, 1 unchanged" in again.output
     ben = read_reports(out)["900002"]
     assert ben["score"] == full and ben["late"]["penalty_percent"] == 0
+
+
+# --- a grading machine that fails is never a student's grade -------------------------------------------
+
+def _broken_bwrap(tmp_path: Path) -> Path:
+    """A bubblewrap that answers --help like 0.8 but fails every sandbox, as an old one fails on --size."""
+    import shutil
+    import subprocess
+
+    real = shutil.which("bwrap")
+    script = tmp_path / "bwrap"
+    script.write_text(
+        "#!/bin/sh\n"
+        f'if [ "$1" = "--help" ]; then exec {real} --help; fi\n'
+        f'case "$*" in *--ro-bind*--version*) exec {real} "$@";; esac\n'
+        'echo "bwrap: Unknown option --size" >&2\nexit 1\n'
+    )
+    script.chmod(0o755)
+    assert subprocess.run([str(script), "--help"], capture_output=True).returncode == 0
+    return script
+
+
+def test_a_sandbox_that_cannot_start_stops_the_run_and_is_no_ones_score(tmp_path, make_settings, monkeypatch, sandbox_available):
+    from grader.errors import GraderError
+    from grader.pipeline.run_class import grade_class
+
+    monkeypatch.setenv("HOML_GRADER_BWRAP", str(_broken_bwrap(tmp_path)))
+    submissions, out = tmp_path / "submissions", tmp_path / "reports"
+    write_class(submissions, {f"s{i}": ALL_RIGHT for i in range(5)})
+    with pytest.raises(GraderError, match="in a row could not start their sandbox"):
+        grade_class(submissions, out, make_settings(), jobs=1)
+    reports = read_reports(out)
+    assert 3 <= len(reports) < 5  # stopped after three in a row, not after the whole class
+    assert all(r["status"] == "not graded" for r in reports.values())
+    assert all("Unknown option --size" in r["problems"][0] for r in reports.values())
+    db = sqlite3.connect(out / GRADEBOOK_NAME)
+    assert db.execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 0  # nothing kept as a student's run
+
+
+def test_preflight_refuses_to_grade_on_a_broken_sandbox_with_the_cause(tmp_path, cli, monkeypatch, sandbox_available):
+    monkeypatch.setenv("HOML_GRADER_BWRAP", str(_broken_bwrap(tmp_path)))
+    submissions = write_class(tmp_path / "submissions", {"alice": ALL_RIGHT})
+    result = cli(submissions, "--out", tmp_path / "out", "--sandbox", "bubblewrap")
+    assert result.exit_code == 1
+    assert "Unknown option --size" in result.output and "Traceback" not in result.output
+    assert not list((tmp_path / "out").glob("*/ch99.json"))

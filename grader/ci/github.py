@@ -3,7 +3,8 @@
 - `step_summary_markdown` / `append_step_summary`: a Markdown table appended to the file named by
   `$GITHUB_STEP_SUMMARY` (shown on the run's summary page).
 - `annotations`: workflow commands (`::error file=...,line=...,title=...::message`) printed to
-  stdout; the runner turns them into annotations on the notebook. Escaping as in GitHub's
+  stdout (at most 10 errors and 10 warnings: what GitHub shows per step; the rest are named in the
+  job summary); the runner turns them into annotations on the notebook. Escaping as in GitHub's
   workflow-commands docs and @actions/core (`escapeData` / `escapeProperty` in
   actions/toolkit packages/core/src/command.ts): in the message `%` `\\r` `\\n` become `%25` `%0D`
   `%0A`; in property values `:` and `,` also become `%3A` and `%2C`.
@@ -43,6 +44,9 @@ STATUS_ICONS = {"passed": "✅ passed", "failed": "❌ failed", "error": "⚠️
 CLASSROOM_STATUS = {"passed": "pass", "failed": "fail", "error": "error"}
 SUMMARY_MESSAGE_LIMIT = 1000  # characters of one message in the summary table
 ANNOTATION_MESSAGE_LIMIT = 4000
+# GitHub shows at most 10 error and 10 warning annotations per step (actions/toolkit,
+# docs/problem-matchers.md, "Limitations"); the rest would vanish, so they go to the job summary
+ANNOTATIONS_PER_LEVEL = 10
 
 
 # ---- workflow commands -------------------------------------------------------------------------
@@ -76,13 +80,24 @@ def annotation_level(case: TestCase) -> str | None:
     return "error"
 
 
-def annotations(cases: Sequence[TestCase], notebook_path: str) -> list[str]:
-    """Workflow commands for the items that did not pass, pointing at the notebook (and cell)."""
-    commands = []
+def annotated(cases: Sequence[TestCase]) -> tuple[list[TestCase], list[TestCase]]:
+    """(cases that get an annotation, cases past GitHub's 10 per level that do not)."""
+    shown, rest = [], []
+    counts = {"error": 0, "warning": 0}
     for case in cases:
         level = annotation_level(case)
         if level is None:
             continue
+        counts[level] += 1
+        (shown if counts[level] <= ANNOTATIONS_PER_LEVEL else rest).append(case)
+    return shown, rest
+
+
+def annotations(cases: Sequence[TestCase], notebook_path: str) -> list[str]:
+    """Workflow commands for the items that did not pass, pointing at the notebook (and cell);
+    at most ANNOTATIONS_PER_LEVEL of each level (see `annotated`)."""
+    commands = []
+    for case in annotated(cases)[0]:
         message = case.message or case.status
         if len(message) > ANNOTATION_MESSAGE_LIMIT:
             message = message[: ANNOTATION_MESSAGE_LIMIT - 1] + "…"
@@ -91,7 +106,7 @@ def annotations(cases: Sequence[TestCase], notebook_path: str) -> list[str]:
             "line": case.line,
             "title": f"{case.name} ({_points(case)})",
         }
-        commands.append(workflow_command(level, properties, message))
+        commands.append(workflow_command(annotation_level(case), properties, message))
     return commands
 
 
@@ -125,6 +140,14 @@ def step_summary_markdown(cases: Sequence[TestCase], title: str) -> str:
             f"| {_cell(case.message, SUMMARY_MESSAGE_LIMIT)} |"
         )
     lines.append(f"| **Total** | **{format_number(score)}/{format_number(max_score)}** | | |")
+    rest = annotated(cases)[1]
+    if rest:
+        lines += [
+            "",
+            f"GitHub shows at most {ANNOTATIONS_PER_LEVEL} errors and {ANNOTATIONS_PER_LEVEL} warnings on the "
+            f"notebook; these {len(rest)} are only in the table above: "
+            + ", ".join(_cell(case.name) for case in rest) + ".",
+        ]
     return "\n".join(lines) + "\n"
 
 

@@ -13,7 +13,9 @@ The bundle:
     setup.sh         apt-get install bubblewrap + a Python >= 3.11, a venv in /opt/homl-grader,
                      pip install of the wheel below (its dependencies come from PyPI)
     run_autograder   python -m grader.ci.gradescope_bundle run ...; writes a results.json that
-                     says what went wrong whatever happens
+                     says what went wrong whatever happens, and a watchdog writes one before
+                     Gradescope's time limit ends (`timeout`)
+    not-finished.json  what the watchdog writes
     wheels/          homl_grader-<version>-py3-none-any.whl, built from this checkout
     solutions/       the solution notebooks: the answer keys (never mounted into a sandbox)
 
@@ -50,6 +52,20 @@ SUBMISSION = "/autograder/submission"
 RESULTS = "/autograder/results/results.json"
 STUDENT = "student"  # the one-student class folder run_autograder grades
 ZIP_DATE = (2020, 1, 1, 0, 0, 0)  # fixed, so the same inputs give the same zip
+GRADESCOPE_TIMEOUT = 600  # s: Gradescope's default time limit per submission
+WATCHDOG_MARGIN = 30  # s before Gradescope's limit: the watchdog writes results.json then
+# what the grader needs after the notebook's own timeout: judging, the model evaluator (TensorFlow
+# at Gradescope's 0.5 vCPU), reports; at least this much, or a fifth of the limit
+REST_S = 120
+NOT_FINISHED = (
+    "Your notebook was received but its grading did not finish within the autograder's time "
+    "limit ({timeout} s), so it was stopped and has no score. This is not a verdict on your work: "
+    "please tell your instructor (a notebook that trains for long may need a longer limit)."
+)
+# Memory the reference ch10 notebook needs in Gradescope's container, all processes together (the
+# kernel, the model evaluator, the grader), measured in examples/gradescope/simulate.py: 1283 MiB
+# summed RSS; the default 768 MB container kills the kernel (the reference solution scored 46).
+MIN_MEMORY_MB = 1536
 
 SETUP_SH = f"""#!/usr/bin/env bash
 # Gradescope runs this once, as root, while it builds the autograder image (Ubuntu).
@@ -60,7 +76,8 @@ SOURCE={SOURCE}
 VENV={VENV}
 
 apt-get update
-apt-get install -y --no-install-recommends bubblewrap python3-pip python3-venv ca-certificates
+# bubblewrap where the container allows namespaces; libseccomp2 for container isolation otherwise
+apt-get install -y --no-install-recommends bubblewrap libseccomp2 python3-pip python3-venv ca-certificates
 
 # homl-grader needs Python >= 3.11; Ubuntu 22.04's python3 is 3.10 (3.11 is in its universe)
 PYTHON=""
@@ -82,26 +99,54 @@ apt-get install -y --no-install-recommends "python$VERSION-venv" || true
 "$PYTHON" -m venv "$VENV"
 "$VENV/bin/python" -m pip install --upgrade pip
 "$VENV/bin/python" -m pip install "$SOURCE"/wheels/*.whl
+# again without its dependencies: pip skips a wheel whose version is installed, and a rerun of this
+# script (an updated bundle of the same version) must install the new build
+"$VENV/bin/python" -m pip install --force-reinstall --no-deps "$SOURCE"/wheels/*.whl
 "$VENV/bin/grade" --version
-# whether the sandbox works in this container is checked per submission (results.json says so)
-"$VENV/bin/python" -c 'from grader.sandbox import bwrap; print(bwrap.available() or "bubblewrap works")' || true
+# which isolation runs in this container (bubblewrap, else container isolation), for the log;
+# run_autograder chooses again for every submission and says so in results.json when none can
+HOML_GRADER_CONTAINER=1 "$VENV/bin/python" -c '
+from grader.errors import GraderError
+from grader.sandbox.isolation import choose_isolation
+try:
+    print("isolation:", choose_isolation("auto"))
+except GraderError as exc:
+    print("no isolation works here:", exc)
+'
 """
 
 RUN_AUTOGRADER = """#!/usr/bin/env bash
 # Gradescope runs this for every submission, as root, in /autograder: it grades the notebooks in
 # {submission} against the keys in {source}/solutions and writes {results}.
-# Whatever fails, a results.json is written that says so (Gradescope shows nothing without one).
+# Whatever fails, a results.json is written that says so (Gradescope shows nothing without one);
+# a watchdog writes one {watchdog} s after the start (Gradescope stops the run at {timeout} s).
 set -uo pipefail
+set -m  # background jobs in process groups of their own: the watchdog can stop the grader's
 RESULTS={results}
 mkdir -p "$(dirname "$RESULTS")"
 rm -f "$RESULTS"
+# this is a throwaway container: where bubblewrap cannot run, the grader may use container isolation
+export HOML_GRADER_CONTAINER=1
 
 {venv}/bin/python -m grader.ci.gradescope_bundle run \\
   --submission {submission} \\
   --solutions {source}/solutions \\
   --results "$RESULTS" \\
-  --sandbox {sandbox}{assignment_option}{grade_options}
+  --sandbox {sandbox}{assignment_option}{grade_options} &
+grader=$!
+(
+  sleep {watchdog}
+  echo "watchdog: grading did not finish in {watchdog} s; writing results.json and stopping it"
+  [ -s "$RESULTS" ] || {{ cp {source}/not-finished.json "$RESULTS.watchdog" && mv -f "$RESULTS.watchdog" "$RESULTS"; }}
+  kill -TERM -- -"$grader" 2>/dev/null
+  sleep 5
+  kill -KILL -- -"$grader" 2>/dev/null
+) &
+watchdog=$!
+disown "$watchdog"  # no job-control notice in the log when it is stopped
+wait "$grader"
 status=$?
+kill -- -"$watchdog" 2>/dev/null
 
 if [ ! -s "$RESULTS" ]; then
   # plain words only (no quotes or backslashes): the message goes into JSON as it is
@@ -112,6 +157,11 @@ if [ ! -s "$RESULTS" ]; then
 fi
 exit 0
 """
+
+
+def notebook_timeout_for(timeout: float) -> float:
+    """The notebook timeout that leaves the grader time to judge and report within `timeout`."""
+    return timeout - max(REST_S, timeout / 5)
 
 
 # ---- building the bundle -----------------------------------------------------------------------
@@ -161,7 +211,11 @@ def _zip_entry(name: str, executable: bool = False) -> zipfile.ZipInfo:
 
 
 def run_autograder_script(
-    *, sandbox: str = "bubblewrap", assignment: str | None = None, grade_options: Sequence[str] = ()
+    *,
+    sandbox: str = "auto",
+    assignment: str | None = None,
+    grade_options: Sequence[str] = (),
+    timeout: float = GRADESCOPE_TIMEOUT,
 ) -> str:
     options = " ".join(shlex.quote(option) for option in grade_options)
     return RUN_AUTOGRADER.format(
@@ -172,7 +226,29 @@ def run_autograder_script(
         sandbox=sandbox,
         assignment_option=f" \\\n  --assignment {shlex.quote(assignment)}" if assignment else "",
         grade_options=f" \\\n  --grade-options {shlex.quote(options)}" if options else "",
+        timeout=int(timeout),
+        watchdog=int(timeout - WATCHDOG_MARGIN),
     )
+
+
+def _with_notebook_timeout(grade_options: Sequence[str], timeout: float) -> list[str]:
+    """`grade_options` with a notebook timeout that fits in Gradescope's `timeout`."""
+    options = list(grade_options)
+    limit = notebook_timeout_for(timeout)
+    if limit < 60:
+        raise GraderError(f"a Gradescope timeout of {timeout:g} s leaves no time to run a notebook: give 300 s or more")
+    for index, option in enumerate(options):
+        given = option.partition("=")[2] if option.startswith("--notebook-timeout=") else (
+            options[index + 1] if option == "--notebook-timeout" and index + 1 < len(options) else None
+        )
+        if given is not None:
+            if float(given) > limit:
+                raise GraderError(
+                    f"--notebook-timeout {given} leaves no time to judge and report within Gradescope's "
+                    f"{timeout:g} s: give at most {limit:g}, or a longer --timeout"
+                )
+            return options
+    return [*options, "--notebook-timeout", f"{limit:g}"]
 
 
 def build_bundle(
@@ -183,6 +259,7 @@ def build_bundle(
     assignment: str | None = None,
     unsandboxed: bool = False,
     grade_options: Sequence[str] = (),
+    timeout: float = GRADESCOPE_TIMEOUT,
 ) -> Path:
     """Write Gradescope's autograder.zip (atomically) and return its path.
 
@@ -190,10 +267,13 @@ def build_bundle(
     `assignment`: e.g. "ch10" for a Gradescope assignment of one chapter: only that key is
     bundled and other notebooks are not graded. `wheel`: a built homl-grader wheel; built from
     this checkout when None. `grade_options`: extra `grade` options, e.g.
-    ["--notebook-timeout", "2100"]. `unsandboxed=True` grades with `--sandbox none` (student
-    code then runs as root in Gradescope's container, beside the keys and the grader: a student
-    could read the keys or forge a score); by default a container where bubblewrap cannot run
-    gets a results.json saying the notebook was not graded.
+    ["--threshold", "mnist_dense=0.97"]. `timeout`: the autograder timeout set on Gradescope
+    (s): the notebook timeout is made to leave time to judge and report before it, and a
+    watchdog writes results.json before it. `unsandboxed=True` grades with `--sandbox none`
+    (student code then runs as root in Gradescope's container, beside the keys and the grader: a
+    student could read the keys or forge a score); by default bubblewrap runs notebooks where it
+    can, container isolation where it cannot, and a container where neither can gets a
+    results.json saying the notebook was not graded.
     """
     solutions = Path(solutions)
     notebooks = sorted(solutions.glob("*.ipynb"))
@@ -214,8 +294,12 @@ def build_bundle(
         if wheel is None:
             wheel = build_wheel(project_root(), Path(temp) / "wheels")
         script = run_autograder_script(
-            sandbox="none" if unsandboxed else "bubblewrap", assignment=assignment, grade_options=grade_options
+            sandbox="none" if unsandboxed else "auto",
+            assignment=assignment,
+            grade_options=_with_notebook_timeout(grade_options, timeout),
+            timeout=timeout,
         )
+        not_finished = failure_results(NOT_FINISHED.format(timeout=int(timeout)))
         out_zip = Path(out_zip)
         out_zip.parent.mkdir(parents=True, exist_ok=True)
         partial = out_zip.with_name(f".{out_zip.name}.{os.getpid()}.tmp")
@@ -223,6 +307,7 @@ def build_bundle(
             with zipfile.ZipFile(partial, "w") as bundle:
                 bundle.writestr(_zip_entry("setup.sh", executable=True), SETUP_SH)
                 bundle.writestr(_zip_entry("run_autograder", executable=True), script)
+                bundle.writestr(_zip_entry("not-finished.json"), json.dumps(not_finished, indent=2) + "\n")
                 bundle.writestr(_zip_entry(f"wheels/{Path(wheel).name}"), Path(wheel).read_bytes())
                 for notebook in notebooks:
                     bundle.writestr(_zip_entry(f"solutions/{notebook.name}"), notebook.read_bytes())
@@ -254,10 +339,26 @@ def _report_output(report: Report) -> list[str]:
 
     score, max_score = format_number(round(report.score, 2)), format_number(report.max_score)
     lines = [f"{report.assignment}: {score} / {max_score} points."]
-    lines += [f"Problem: {problem}" for problem in report.problems]
-    if report.sandbox != "bubblewrap":
-        lines.append(f"Note: graded without a sandbox ({report.sandbox}).")
+    lines += [f"Problem: {problem}" for problem in split_problems(report.problems)[0]]
     lines.append(f"Graded by homl-grader {report.grader_version}, seed {report.seed}.")
+    return lines
+
+
+def split_problems(problems: Sequence[str]) -> tuple[list[str], list[str]]:
+    """(problems for the student, notes about the grading machine for the instructor's log): a
+    student cannot act on "limits were not enforced" (Gradescope's cgroups are read-only)."""
+    from grader.judge.run import LIMITS_NOT_ENFORCED
+
+    machine = {LIMITS_NOT_ENFORCED}
+    return [p for p in problems if p not in machine], [p for p in problems if p in machine]
+
+
+def instructor_log(reports: Sequence[Report]) -> list[str]:
+    """What only the instructor reads (run_autograder's stdout): isolation and machine notes."""
+    lines = []
+    for report in reports:
+        lines.append(f"{report.student}/{report.assignment}: isolation {report.sandbox}")
+        lines += [f"  note: {note}" for note in split_problems(report.problems)[1]]
     return lines
 
 
@@ -291,20 +392,36 @@ def _grade_messages(completed: subprocess.CompletedProcess) -> str:
     return tail or f"grade exited with status {completed.returncode}"
 
 
+def container_memory_mb(root: Path = Path("/")) -> int | None:
+    """The container's memory limit in MiB, from its cgroup (v2, then v1); None when unknown."""
+    for path in ("sys/fs/cgroup/memory.max", "sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            value = (root / path).read_text().strip()
+        except OSError:
+            continue
+        if value.isdigit() and int(value) < 2**50:  # v1 writes a huge number for "no limit"
+            return int(value) // 2**20
+        return None
+    return None
+
+
 def run_submission(
     submission: Path,
     solutions: Path,
     results_path: Path,
     *,
-    sandbox: str = "bubblewrap",
+    sandbox: str = "auto",
     assignment: str | None = None,
     grade_options: Sequence[str] = (),
     work: Path | None = None,
+    min_memory_mb: int = MIN_MEMORY_MB,
 ) -> dict[str, Any]:
     """Grade one Gradescope submission and write results.json; return what was written.
 
     Never raises for a problem of the submission or of the container: every outcome is a
     results.json a student can read (the details of a crash go to stdout, for the instructor).
+    A container with less memory than `min_memory_mb` grades nothing: its kernels would be killed
+    and the scores would be the machine's, not the student's.
     """
     started = time.monotonic()
     elapsed = lambda: time.monotonic() - started  # noqa: E731
@@ -323,21 +440,37 @@ def run_submission(
                     elapsed(),
                 )
             )
-        if sandbox == "bubblewrap":
-            from grader.sandbox import bwrap
+        from grader.sandbox.isolation import choose_isolation
 
-            why = bwrap.available()
-            if why:
-                print(f"sandbox unavailable: {why}")
-                return finish(
-                    failure_results(
-                        "Your notebook was received but NOT graded: the grader runs notebooks only in "
-                        "a bubblewrap sandbox, and the sandbox cannot start in this Gradescope "
-                        f"container ({why}). This is not a problem with your work; your instructor "
-                        "will grade it.",
-                        elapsed(),
-                    )
+        try:
+            isolation = choose_isolation(sandbox)
+        except GraderError as exc:
+            print(f"no isolation for student code in this container: {exc}", flush=True)
+            return finish(
+                failure_results(
+                    "Your notebook was received but NOT graded: the grader runs notebooks only in a "
+                    "sandbox, and none can start in this Gradescope container. This is not a problem "
+                    "with your work; your instructor has the details and will grade it.",
+                    elapsed(),
                 )
+            )
+        print(f"isolation: {isolation}", flush=True)
+        memory = container_memory_mb()
+        if memory is not None and memory < min_memory_mb:
+            print(
+                f"this container has {memory} MiB of memory; grading needs {min_memory_mb} MiB (the reference "
+                "ch10 notebook, the model evaluator and the grader together): choose a bigger container "
+                "in the assignment's Autograder settings, then regrade",
+                flush=True,
+            )
+            return finish(
+                failure_results(
+                    "Your notebook was received but NOT graded: the autograder's container has too little "
+                    "memory to run it. This is not a problem with your work; your instructor has the "
+                    "details and will regrade it.",
+                    elapsed(),
+                )
+            )
         with tempfile.TemporaryDirectory(prefix="homl-gradescope-") as temp:
             root = Path(work) if work else Path(temp)
             folder = root / "class" / STUDENT
@@ -352,7 +485,7 @@ def run_submission(
             out = root / "reports"
             command = [
                 sys.executable, "-m", "grader.cli", str(folder.parent),
-                "--solutions", str(solutions), "--out", str(out), "--sandbox", sandbox, "-j", "1",
+                "--solutions", str(solutions), "--out", str(out), "--sandbox", isolation, "-j", "1",
                 *grade_options,
             ]  # fmt: skip
             print("$", shlex.join(command), flush=True)
@@ -370,6 +503,8 @@ def run_submission(
                     if r.assignment != assignment
                 ]
                 reports = [r for r in reports if r.assignment == assignment]
+            for line in instructor_log(reports):
+                print(line, flush=True)
             if not reports:
                 return finish(
                     failure_results(
@@ -403,14 +538,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     build.add_argument("--assignment", help="grade only this assignment, e.g. ch10")
     build.add_argument("--wheel", type=Path, help="a built homl-grader wheel (default: build one from this checkout)")
     build.add_argument("--grade-options", default="", help='extra `grade` options, e.g. "--notebook-timeout 2100"')
+    build.add_argument("--timeout", type=float, default=GRADESCOPE_TIMEOUT, help="the autograder timeout set on Gradescope, s [600]")
     build.add_argument("--unsandboxed", action="store_true", help="grade with --sandbox none (unsafe; see README)")
     run = commands.add_parser("run", help="grade one submission (what run_autograder calls)")
     run.add_argument("--submission", type=Path, default=Path(SUBMISSION))
     run.add_argument("--solutions", type=Path, default=Path(SOURCE) / "solutions")
     run.add_argument("--results", type=Path, default=Path(RESULTS))
-    run.add_argument("--sandbox", choices=["bubblewrap", "none"], default="bubblewrap")
+    run.add_argument("--sandbox", choices=["auto", "bubblewrap", "container", "none"], default="auto")
     run.add_argument("--assignment")
     run.add_argument("--grade-options", default="")
+    run.add_argument("--min-memory-mb", type=int, default=MIN_MEMORY_MB)
     args = parser.parse_args(argv)
     options = shlex.split(args.grade_options)
     if args.command == "build":
@@ -420,6 +557,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             wheel=args.wheel,
             assignment=args.assignment,
             unsandboxed=args.unsandboxed,
+            timeout=args.timeout,
             grade_options=options,
         )
         print(f"wrote {path}")
@@ -431,6 +569,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sandbox=args.sandbox,
         assignment=args.assignment,
         grade_options=options,
+        min_memory_mb=args.min_memory_mb,
     )
     print(json.dumps({"score": results.get("score"), "tests": len(results.get("tests", []))}))
     return 0

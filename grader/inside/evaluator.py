@@ -19,8 +19,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
+import subprocess
 import sys
+import tempfile
 import time
 import zipfile
 
@@ -166,8 +169,10 @@ def _serve_one(request: dict, images: dict) -> None:
             np.save(f"{out}/{target}", np.asarray(predictions, dtype="float32"))
 
 
-def _child(request: dict, images: dict, timeout: float) -> None:
+def _child(request: dict, images: dict, timeout: float, tmp: str) -> None:
     signal.alarm(int(timeout) + 1)
+    os.environ["TMPDIR"] = tmp  # Keras unpacks some .keras files into the temp folder
+    tempfile.tempdir = tmp
     status = 0
     try:
         _serve_one(request, images)
@@ -179,6 +184,16 @@ def _child(request: dict, images: dict, timeout: float) -> None:
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(status)
+
+
+def _remove(folder: str) -> None:
+    """rm -rf: a tree unpacked from a hostile archive may be deeper than shutil.rmtree recurses."""
+    try:
+        subprocess.run(["rm", "-rf", "--one-file-system", "--", folder], check=False, timeout=60,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    except (OSError, subprocess.SubprocessError):
+        pass
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def serve(timeout: float) -> None:
@@ -194,12 +209,17 @@ def serve(timeout: float) -> None:
         path = os.environ.get(variable)
         images[name] = np.load(path, allow_pickle=False) if path and os.path.exists(path) else None
     protocol.write(json.dumps({"ready": True}) + "\n")
-    for line in sys.stdin:
+    requests_tmp = tempfile.mkdtemp(prefix="requests-")
+    for number, line in enumerate(sys.stdin):
         request = json.loads(line)
         started = time.monotonic()
+        # each request's own temp folder, removed whatever the child left there (killed mid-load,
+        # a model that unpacks gigabytes): the next student's model starts from an empty /tmp
+        tmp = os.path.join(requests_tmp, str(number))
+        os.mkdir(tmp)
         pid = os.fork()
         if pid == 0:
-            _child(request, images, timeout)
+            _child(request, images, timeout, tmp)
         error = None
         while True:
             done, status = os.waitpid(pid, os.WNOHANG)
@@ -221,6 +241,7 @@ def serve(timeout: float) -> None:
                 error = f"the evaluator process died (signal {signum})" if signum else "the evaluator failed"
                 if signum == signal.SIGKILL:
                     error += ": probably out of memory"
+        _remove(tmp)
         protocol.write(json.dumps({"id": request["id"], "ok": error is None, "error": error}) + "\n")
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from grader.judge.verdict import Verdict
 from grader.notebook.source import as_python
+from grader.sandbox.untrusted_files import walk_files
 
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 LOSS_TAGS = ("epoch_loss",)
@@ -30,10 +31,8 @@ def checkpoint_files(work: Path) -> list[Path]:
     folder = work / "checkpoints"
     if not folder.is_dir() or folder.is_symlink():
         return []
-    return sorted(
-        p for p in folder.rglob("*")
-        if p.is_file() and not p.is_symlink() and (p.name.endswith(".keras") or p.name.endswith(".weights.h5"))
-    )
+    # walk_files: iterative, bounded, no links (a notebook can make a 4,000-deep tree here)
+    return [p for p in walk_files(folder) if p.name.endswith(".keras") or p.name.endswith(".weights.h5")]
 
 
 def _train_files(events: list[dict]) -> list[dict]:

@@ -11,11 +11,11 @@ import numpy as np
 from grader.data import reber
 from grader.judge import reber_verdicts
 from grader.judge.leakage import accuracy_summary, accuracy_text
+from grader.judge.input_bounds import reber_steps_problem
 from grader.judge.verdict import Verdict
 
 RECURRENT = {"SimpleRNN", "GRU", "LSTM", "RNN"}
 CONV_PREFIX = ("Conv", "SeparableConv", "DepthwiseConv")
-MAX_REBER_STEPS = 1000  # an honest string is longer than 200 letters with probability ~1e-27
 
 
 def _shape(shape) -> str:
@@ -57,6 +57,8 @@ def _reber_problem(description: dict) -> str | None:
     inputs = description["inputs"]
     if len(inputs) != 1 or len(inputs[0]) != 3 or inputs[0][2] != 7:
         return f"input shape is {', '.join(_shape(s) for s in inputs)}, expected (N, T, 7): one-hot letters over T steps."
+    if problem := reber_steps_problem(inputs[0][1]):  # before the grader pads 4,000 strings to it
+        return problem
     if description["output"] not in ([None, 1], [None]):
         return f"output shape is {_shape(description['output'] or [])}, expected (N, 1): the probability that the string is grammatical."
     return None
@@ -119,8 +121,8 @@ def reber_inputs_for(description: dict, strings: list[str]) -> tuple[np.ndarray,
     """(one-hot inputs, indices of the strings kept): padded to the model's fixed length T when it
     has one (longer strings dropped), else to the longest string."""
     steps = description["inputs"][0][1] if description and description["inputs"] else None
-    if steps is not None and steps > MAX_REBER_STEPS:  # inputs are built here, in the grader's memory
-        raise ValueError(f"the model declares {steps:,} time steps; strings of this grammar need under {MAX_REBER_STEPS}")
+    if problem := reber_steps_problem(steps, n_strings=len(strings)):  # inputs are built here, in the grader's memory
+        raise ValueError(problem)
     longest = max(len(s) for s in strings)
     if steps is None or steps == longest:
         return reber.one_hot_batch(strings, longest), np.arange(len(strings))

@@ -22,6 +22,7 @@ from grader.feedback.explain import explain, problem_sentences
 from grader.judge.verdict import Verdict
 from grader.records import ItemResult, PartResult, Report
 from grader.report.html import item_cell_lists
+from grader.report.text import safe_data
 from grader.run.plan import part_key
 from grader.run.record import RunRecord
 from grader.sandbox.execute import execution_problems
@@ -149,7 +150,7 @@ def judge_run(
         key_version=key_version(spec),
         run=record.name,
     )
-    return with_causes(report, record, spec)
+    return safe_data(with_causes(report, record, spec))  # no text from a submission can break a report
 
 
 def with_causes(report: Report, record: RunRecord, spec: Assignment) -> Report:

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import nbformat
 
+from grader.notebook import source
+
 MAX_NOTEBOOK_MB = 50
 MAX_CELLS = 2000  # the book's notebooks have a few hundred; 100,000 empty cells would run for hours
 
@@ -76,4 +78,6 @@ def read_notebook(path: Path, max_mb: int = MAX_NOTEBOOK_MB):
             cell.setdefault("outputs", [])
             cell.setdefault("execution_count", None)
         cell.setdefault("metadata", {})
+    # IPython syntax converted once per cell, within a budget, before any static part reads it
+    source.prepare(c.source for c in nb.cells if c.cell_type == "code" and isinstance(c.source, str))
     return nb

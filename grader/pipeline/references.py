@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import tempfile
 import threading
 from pathlib import Path
 
 from grader.gradebook import Gradebook
 from grader.run.stage import scratch_root
+from grader.sandbox.cleanup import make_root, remove_quietly
 from grader.sandbox.evaluator import Evaluator
 from grader.sandbox.limits import Limits
 
@@ -33,7 +33,7 @@ class ReferenceBuilds:
             return cached
         with self.lock:
             if self.evaluator is None:
-                folder = Path(tempfile.mkdtemp(prefix="homl-grader-ref-", dir=scratch_root()))
+                folder = make_root(scratch_root())
                 self.evaluator = Evaluator(folder, self.limits, self.sandboxed, None, isolation=self.isolation)
             evaluation = self.evaluator.evaluate(None, None, {"source": source, "function": function, "args": args})
             self.built += 1
@@ -47,6 +47,4 @@ class ReferenceBuilds:
     def close(self) -> None:
         if self.evaluator is not None:
             self.evaluator.close()
-            import shutil
-
-            shutil.rmtree(self.evaluator.exchange, ignore_errors=True)
+            remove_quietly(self.evaluator.exchange)

@@ -301,16 +301,17 @@ def grade_class(
             submissions = in_shard(submissions, *shard)
         run.total = len(submissions)
         store.put("last_run", {**store.get("last_run"), "ungraded": run.ungraded})
-        todo, stored = [], []
+        todo, stored, fresh = [], [], set()
         for submission in submissions:
             try:
                 store.saw_submission(submission.student, submission.assignment, submission.sha256,
                                      Path(submission.path).name, submission.submitted_at, submission.lms_late)
                 nb, plan, name, path = grader_.plan(submission)
                 if isinstance(plan, RunRecord):  # unreadable: nothing to run, its record is kept as is
-                    if path is None:
+                    if path is None:  # new: counted with the notebooks run now
                         path = plan.write(grader_.runs)
                         store.add_run(name, submission.sha256, plan.data["plan_digest"], str(path), 0.0)
+                        fresh.add((submission.student, submission.assignment))
                     stored.append((submission, name, plan, path))
                 elif path is None:
                     todo.append((submission, nb, plan, name))
@@ -320,7 +321,7 @@ def grade_class(
                 report = grader_.safe_failure(submission, exc)
                 if report is not None:
                     run.graded.append(report)
-        on_start(len(submissions), len(stored))
+        on_start(len(submissions), len(stored) - len(fresh))
 
         # judging stored records needs no sandbox: do it first, it takes seconds
         for submission, name, record, path in stored:
@@ -331,7 +332,8 @@ def grade_class(
             if report is None:
                 run.reused.append(submission)
             else:
-                run.rejudged.append(report)
+                fresh_one = (submission.student, submission.assignment) in fresh
+                (run.graded if fresh_one else run.rejudged).append(report)
                 on_done(report)
         if cluster is not None:  # every worker passes the same preflight before it gets work
             from grader.cluster.class_run import run_on_cluster

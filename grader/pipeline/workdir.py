@@ -11,9 +11,12 @@ import os
 import shutil
 from pathlib import Path
 
+from grader.report.text import safe_text
+
 MAX_FILE_MB = 100
 MAX_TOTAL_MB = 300
 MAX_FILES = 500
+MAX_DEPTH = 16  # folders below the student's folder
 PRODUCED_FOLDERS = {"checkpoints", "logs"}
 
 
@@ -35,6 +38,8 @@ def prepare(student_folder: Path, work: Path, produced: set[str]) -> list[str]:
                 notes.append(f"{', '.join(produced_dirs)}/ in your folder were not used: the notebook must produce them")
             dirnames[:] = [d for d in dirnames if d not in PRODUCED_FOLDERS]
         dirnames[:] = [d for d in dirnames if not (Path(dirpath) / d).is_symlink()]
+        if len(rel.parts) >= MAX_DEPTH:  # os.walk recurses: a 4,000-deep folder would raise RecursionError
+            dirnames[:] = []
         for name in sorted(filenames):
             looked_at += 1
             if looked_at > MAX_LOOKED_AT:
@@ -44,11 +49,11 @@ def prepare(student_folder: Path, work: Path, produced: set[str]) -> list[str]:
             if source.is_symlink() or not source.is_file():
                 continue
             if rel == Path(".") and name in produced:
-                notes.append(f"{name} in your folder was not used: the notebook must produce it")
+                notes.append(f"{safe_text(name)} in your folder was not used: the notebook must produce it")
                 continue
             size = source.stat().st_size
             if size > MAX_FILE_MB * 2**20 or total + size > MAX_TOTAL_MB * 2**20 or files >= MAX_FILES:
-                left_out.append(str(rel / name))
+                left_out.append(safe_text(str(rel / name)))  # a name need not be UTF-8
                 continue
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, target, follow_symlinks=False)

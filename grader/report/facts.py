@@ -192,11 +192,12 @@ class Entry:
     def raw_score(self) -> float | None:
         if self.score is None:
             return None
-        return float(self.extra.get("raw_score", self.report.score))
+        raw = getattr(self.report, "raw_score", None)
+        return float(raw if raw is not None else self.extra.get("raw_score", self.report.score))
 
     @property
     def late(self) -> dict[str, Any] | None:
-        late = self.extra.get("late")
+        late = getattr(self.report, "late", None) or self.extra.get("late")
         return late if isinstance(late, dict) else None
 
     @property

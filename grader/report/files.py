@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.records import Report
+from grader.report.text import encodable
 
 _MAX_NAME_BYTES = 100  # the readable part; well under the usual 255-byte file-name limit
 _KEEP = "-_."
@@ -42,8 +43,8 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
-    """`atomic_write_bytes` for UTF-8 text."""
-    return atomic_write_bytes(path, text.encode("utf-8"))
+    """`atomic_write_bytes` for UTF-8 text; a lone surrogate is written as U+FFFD, never an error."""
+    return atomic_write_bytes(path, encodable(text).encode("utf-8"))
 
 
 def safe_component(name: str) -> str:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from grader.records import Report, Submission
 from grader.report.files import atomic_write_bytes
+from grader.report.text import encodable
 
 GRADEBOOK = "gradebook.csv"
 MAX_FILE = "gradebook-max.csv"
@@ -104,7 +105,7 @@ def max_rows(reports: list[Report]) -> list[list[str]]:
 def _csv_bytes(rows: list[list[str]]) -> bytes:
     buffer = io.StringIO()
     csv.writer(buffer).writerows(rows)
-    return buffer.getvalue().encode("utf-8")
+    return encodable(buffer.getvalue()).encode("utf-8")  # a non-UTF-8 folder name must not stop the class
 
 
 def write_gradebook(

@@ -38,6 +38,7 @@ from grader.records import ItemResult, PartResult, Report
 from grader.report.files import atomic_write_text, report_paths
 from grader.report.gradebook import format_number
 from grader.report.mathml import MATHML_ATTRIBUTES, MATHML_TAGS, latex_to_mathml
+from grader.report.text import encodable, safe_data, safe_text
 
 # Limits that keep one report page small whatever the notebook printed.
 TEXT_LIMIT = 10_000  # characters of one text output (stream, text/plain, traceback)
@@ -538,12 +539,13 @@ def _capped_source(source: str, note_prefix: str) -> str:
 
 def _copied_cell(cell: dict, budget: _Budget):
     """A fresh cell holding only what the page shows: no metadata, capped source and outputs."""
-    kind, source = cell.get("cell_type"), _source(cell)
+    kind, source = cell.get("cell_type"), safe_text(_source(cell))
     if kind == "code":
         count = cell.get("execution_count")
         return nbformat.v4.new_code_cell(
             _capped_source(source, "# "),
-            outputs=budget.outputs(cell.get("outputs") or []),
+            # terminal colours kept for nbconvert; only what cannot be written goes
+            outputs=safe_data(budget.outputs(cell.get("outputs") or []), encodable),
             execution_count=count if isinstance(count, int) else None,
         )
     if kind == "markdown":
@@ -553,7 +555,7 @@ def _copied_cell(cell: dict, budget: _Budget):
             for name, data in (cell.get("attachments") or {}).items()
         }
         if attachments:
-            copy["attachments"] = attachments
+            copy["attachments"] = safe_data(attachments, encodable)
         return copy
     if kind == "raw":  # as nbconvert shows raw cells: as (sanitized) HTML
         return nbformat.v4.new_raw_cell(_capped_source(source, ""))
@@ -658,6 +660,7 @@ def _export(nb, report: Report) -> str:
 
 def render_html(report: Report, executed_nb) -> str:
     """The report page; `executed_nb` None (not readable or not run) gives scores and feedback only."""
+    report = safe_data(report)  # a no-op once the pipeline made it safe; the page never depends on that
     try:
         return _export(report_notebook(report, executed_nb), report)
     except Exception as error:  # a notebook nbconvert cannot render still gets its scores

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from grader.run.plan import RunPlan
+from grader.sandbox.untrusted_files import check_npz, check_results_json
 
 MAX_RESULTS_MB = 256
 CALL_TIMEOUT = 60  # seconds per call
@@ -57,8 +58,12 @@ def read_sandbox_file(path: Path, max_mb: int = MAX_RESULTS_MB) -> bytes:
 def read_results(folder: Path, token: str) -> tuple[dict, dict[str, np.ndarray]]:
     """(results JSON, returned arrays) written by the probe run marked `token`; raises when they
     are missing, cut off or malformed."""
-    raw = json.loads(read_sandbox_file(folder / f"results-{token}.json"))
-    with np.load(io.BytesIO(read_sandbox_file(folder / f"arrays-{token}.npz")), allow_pickle=False) as arrays:
+    results = read_sandbox_file(folder / f"results-{token}.json")
+    check_results_json(results)  # sizes and member headers first: a forged file costs nothing
+    npz = read_sandbox_file(folder / f"arrays-{token}.npz")
+    check_npz(npz)
+    raw = json.loads(results)
+    with np.load(io.BytesIO(npz), allow_pickle=False) as arrays:
         arrays = {name: arrays[name] for name in arrays.files}
     if not isinstance(raw, dict) or not isinstance(raw.get("calls"), dict) or not isinstance(raw.get("signatures"), dict):
         raise ValueError("results are not in the probe's format")

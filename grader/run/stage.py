@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-import shutil
-import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -26,7 +24,9 @@ from grader.run.static import read_static
 from grader.sandbox.evaluator import Evaluator
 from grader.sandbox.execute import Execution, ExtraCell, run_notebook
 from grader.sandbox.kernel import KernelPlan
+from grader.sandbox.cleanup import make_root, remove_quietly
 from grader.sandbox.limits import Limits
+from grader.sandbox.space import Space, open_space
 
 
 class Interrupted(Exception):
@@ -82,7 +82,7 @@ class Runner:
 
     def __init__(self, environment: RunEnvironment):
         self.environment = environment
-        self.root = Path(tempfile.mkdtemp(prefix="homl-grader-", dir=scratch_root()))
+        self.root = make_root(scratch_root())  # named with this pid: a later run sweeps it if we die
         self._evaluator: Evaluator | None = None
         self.cancelled = threading.Event()  # set from another thread to stop the current notebook
 
@@ -105,7 +105,7 @@ class Runner:
     def close(self) -> None:
         if self._evaluator is not None:
             self._evaluator.close()
-        shutil.rmtree(self.root, ignore_errors=True)
+        remove_quietly(self.root)  # unmounts, never recurses on a student's tree
 
     # --- one submission --------------------------------------------------------------------------
 
@@ -131,19 +131,18 @@ class Runner:
         }
         record = RunRecord(data, arrays=dict(plan.arrays()))  # the calls' inputs, for judging
         if plan.runs_code:
-            run_dir = Path(tempfile.mkdtemp(dir=self.root, prefix="run-"))
+            space = open_space(self.root, self.environment.limits)  # its own size- and inode-limited tmpfs
             try:
-                self._run_in_sandbox(submission, nb, plan, record, run_dir, on_cell)
+                self._run_in_sandbox(submission, nb, plan, record, space, on_cell)
             finally:
-                shutil.rmtree(run_dir, ignore_errors=True)
+                remove_quietly(space.path)
         data["duration_s"] = round(time.monotonic() - started, 2)
         return record
 
-    def _run_in_sandbox(self, submission, nb, plan: RunPlan, record: RunRecord, run_dir: Path, on_cell) -> None:
+    def _run_in_sandbox(self, submission, nb, plan: RunPlan, record: RunRecord, space: Space, on_cell) -> None:
         env = self.environment
         data = record.data
-        work, io = run_dir / "work", run_dir / "io"
-        io.mkdir()
+        work, io = space.work, space.io
         produced = {p.model["file"] for p in plan.parts.values() if p.model}
         data["notes"] = workdir.prepare(Path(submission["folder"]), work, produced)
         extra = []
@@ -162,7 +161,7 @@ class Runner:
             ))
         execution = run_notebook(
             nb,
-            KernelPlan(work, io, env.limits, env.sandboxed, env.notebook_mnist, isolation=env.confined),
+            KernelPlan(work, io, env.limits, env.sandboxed, env.notebook_mnist, isolation=env.confined, space=space),
             extra,
             stop=self.cancelled,
             on_cell=on_cell,

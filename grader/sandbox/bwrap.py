@@ -42,6 +42,7 @@ class SandboxSpec:
     env: dict[str, str] = field(default_factory=dict)
     chdir: str = HOME
     tmp_mb: int = 1024
+    private: list[Mount] = field(default_factory=list)  # /tmp and home from the sandbox's own space, else tmpfs
 
 
 BWRAP_ENV = "HOML_GRADER_BWRAP"  # another bubblewrap binary (tests run several versions)
@@ -167,8 +168,13 @@ def bwrap_argv(spec: SandboxSpec) -> list[str]:
     # bwrap's own cover of /proc/sys is skipped because the directory itself is read-only.
     args += ["--ro-bind", "/proc/sys", "/proc/sys", "--ro-bind-try", "/proc/sysrq-trigger", "/proc/sysrq-trigger"]
     # mount order matters: a later mount hides what an earlier one put under the same path
-    args += _tmpfs("/tmp", spec.tmp_mb, exe) + _tmpfs(HOME, spec.tmp_mb, exe)
-    args += _python_args()
+    given = {mount.target for mount in spec.private}
+    for target in ("/tmp", HOME):
+        if target not in given:
+            args += _tmpfs(target, spec.tmp_mb, exe)
+    for mount in spec.private:
+        args += ["--bind", str(mount.source), mount.target]
+    args += _python_args()  # after /tmp and home: an installation under them stays visible
     if any(root in GRADER_PACKAGE.parents for root in _python_roots()):
         # an installed (not editable) grader sits in site-packages with the bundled MNIST test
         # labels: hide it

@@ -23,7 +23,9 @@ from grader.inside.evaluator import MAX_MODEL_BYTES, SEALED_IMAGES_ENV, TEST_IMA
 from grader.sandbox import bwrap
 from grader.sandbox.cgroup import Cgroup, supported as cgroups_supported
 from grader.sandbox.container import Confinement
+from grader.sandbox.cleanup import remove_quietly
 from grader.sandbox.limits import Limits
+from grader.sandbox.untrusted_files import walk_files
 
 TEST_IMAGES_IN_SANDBOX = "/opt/homl/data/test-images.npy"
 SEALED_IMAGES_IN_SANDBOX = "/opt/homl/data/sealed-images.npy"
@@ -49,9 +51,8 @@ def _copy_event_files(source: Path, target: Path, max_files: int = 200, max_mb: 
     """TensorBoard event files under `source` (links not followed), copied for the evaluator."""
     target.mkdir()
     total = 0
-    for path in sorted(source.rglob("*tfevents*"))[:max_files]:
-        if path.is_symlink() or not path.is_file() or any(p.is_symlink() for p in path.parents if source in p.parents):
-            continue
+    events = [p for p in walk_files(source, max_files=10 * max_files) if "tfevents" in p.name][:max_files]
+    for path in events:  # walk_files follows no link and stops at a bounded depth
         total += path.stat().st_size
         if total > max_mb * 2**20:
             break
@@ -102,7 +103,7 @@ class Evaluator:
             env.update({variable: str(path) for path, variable, _ in images if path})
             return ["env", "-i", *(f"{k}={v}" for k, v in env.items()), *launch]
         if cgroups_supported():
-            self.cgroup = Cgroup(self.limits.memory_mb, self.limits.max_processes)
+            self.cgroup = Cgroup(self.limits.memory_mb, self.limits.max_processes, self.limits.cpu_quota)
         procs = self.cgroup.procs_files if self.cgroup else []
         if self.confinement is not None:
             env["PYTHONPATH"] = str(bwrap.GRADER_PACKAGE.parent)
@@ -199,7 +200,7 @@ class Evaluator:
             self.close()
             return Evaluation(False, f"the model evaluator failed: {exc}")
         finally:
-            shutil.rmtree(folder, ignore_errors=True)
+            remove_quietly(folder)
 
     def close(self) -> None:
         if self.proc is not None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
+import zmq
 from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 
@@ -32,6 +33,7 @@ from grader.sandbox.kernel import (
 
 TIMEOUT_ENAME = "CellTimeout"
 START_FAILURE_CHARS = 2000  # of the sandbox's own error output, kept when the kernel does not start
+DISPLAY_UPDATE_CHARS = 20_000_000  # outputs replaced through display ids, whole notebook
 
 
 @dataclass
@@ -64,6 +66,7 @@ class Execution:
     cell_timeout: float = 0.0  # the limit of one cell (s)
     extra: dict[str, dict] = field(default_factory=dict)  # name -> {"ran", "timed_out", "error", "outputs"}
     limits_enforced: bool = True  # memory/process limits (cgroups) were in force
+    space_problem: str | None = None  # the writable space was used up (or its limits not enforced)
     duration_s: float = 0.0
 
     def facts(self) -> dict:
@@ -76,6 +79,7 @@ class Execution:
             "skipped": self.skipped,
             "kernel_died": self.kernel_died,
             "start_failure": self.start_failure,
+            "space_problem": self.space_problem,
             "out_of_time": self.out_of_time,
             "out_of_memory": self.out_of_memory,
             "process_limit": self.process_limit,
@@ -116,6 +120,8 @@ def execution_problems(facts: dict, cells: list) -> list[str]:
         )
     if facts["kernel_died"]:
         said.append(facts["kernel_died"])
+    if facts.get("space_problem"):
+        said.append(facts["space_problem"])
     if facts["skipped"]:
         more = "…" if len(facts["skipped"]) > 20 else ""
         limit = facts["out_of_time"]
@@ -133,10 +139,28 @@ class _LimitedClient(NotebookClient):
         self._kept: dict[int, int] = {}
         self.timeouts: set[int] = set()
         self.current_index = -1
+        self._display_held: dict[str, int] = {}  # display id -> size of its latest update
+        self._display_total = 0
 
     async def _async_handle_timeout(self, timeout, cell=None):
         self.timeouts.add(self.current_index)
         return await super()._async_handle_timeout(timeout, cell)
+
+    def handle_comm_msg(self, outs, msg, cell_index):
+        """Widget (comm) messages are dropped: nbclient would keep every widget's state, a notebook
+        could send it gigabytes in messages under the size cap, and reports show no widgets."""
+        return None
+
+    def _update_display_id(self, display_id, msg):
+        """An update replaces a displayed output in place, past the per-cell cap: the outputs kept
+        this way are bounded in all by DISPLAY_UPDATE_CHARS."""
+        size = _content_size(msg.get("content"))
+        held = self._display_held.get(display_id, 0)
+        if size > self.output_chars or self._display_total - held + size > DISPLAY_UPDATE_CHARS:
+            return None
+        self._display_total += size - held
+        self._display_held[display_id] = size
+        return super()._update_display_id(display_id, msg)
 
     def output(self, outs, msg, display_id, cell_index):
         if self._rewrote_line(outs, msg, cell_index):
@@ -226,7 +250,7 @@ def run_notebook(
     for cell in extra:
         nb.cells.append(nbformat.v4.new_code_cell(cell.source))
     limits = plan.limits
-    cgroup = Cgroup(limits.memory_mb, limits.max_processes) if plan.sandboxed and cgroups_supported() else None
+    cgroup = Cgroup(limits.memory_mb, limits.max_processes, limits.cpu_quota) if plan.sandboxed and cgroups_supported() else None
     confinement = confinement_for(plan)
     km = kernel_manager(plan, cgroup, confinement)
     # bubblewrap's (or the launcher's, or Python's) complaints before the kernel silences its own output
@@ -244,6 +268,7 @@ def run_notebook(
         startup_timeout=60,
         iopub_timeout=2,
         record_timing=False,
+        store_widget_state=False,
         shutdown_kernel="immediate",
         output_chars=limits.output_chars,
         resources={"metadata": {"path": str(plan.workdir)}},
@@ -326,7 +351,10 @@ def run_notebook(
     except Exception as exc:  # the kernel did not start, or died between cells
         if not kernel_ready:
             result.start_failure = _start_failure(start_errors, exc)
-        if result.kernel_died is None:
+        if result.kernel_died is None and isinstance(exc, zmq.Again):
+            result.kernel_died = (f"The kernel stopped taking the grader's requests (its channels were flooded) "
+                                  f"after cell {result.ran[-1] + 1 if result.ran else 0}; the rest did not run.")
+        elif result.kernel_died is None:
             result.kernel_died = f"The kernel failed: {type(exc).__name__}: {str(exc)[:300]}"
         done = set(result.ran)
         result.skipped = sorted(set(result.skipped) | {i for i in code_cells if i not in done})
@@ -340,6 +368,8 @@ def run_notebook(
             result.out_of_memory = cgroup.oom_killed()
             result.process_limit = limits.max_processes if cgroup.process_limit_hit() else None
             cgroup.remove()
+    if plan.space is not None and plan.sandboxed:
+        result.space_problem = plan.space.problem()
     result.cut_outputs = sorted(i for i, n in client._kept.items() if n > limits.output_chars and i < first_extra)
     result.output_chars = limits.output_chars
     result.cell_timeout = limits.cell_timeout
@@ -368,13 +398,3 @@ def _death_message(index, first_extra, extra, cgroup, nb_cells) -> str:
         message = f"The kernel died while running {where}: out of memory."
     return message
 
-
-def workdir_size(path: Path) -> int:
-    total = 0
-    for p in Path(path).rglob("*"):
-        try:
-            if p.is_file() and not p.is_symlink():
-                total += p.stat().st_size
-        except OSError:
-            pass
-    return total

@@ -14,8 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import zmq
+from traitlets import Type
 from jupyter_client import AsyncKernelManager
 from jupyter_client.asynchronous import AsyncKernelClient
+from jupyter_client.channels import HBChannel
 from jupyter_client.kernelspec import KernelSpecManager
 from zmq.utils.monitor import parse_monitor_message
 
@@ -23,6 +25,7 @@ from grader.sandbox import bwrap
 from grader.sandbox.cgroup import Cgroup
 from grader.sandbox.container import Confinement
 from grader.sandbox.limits import Limits
+from grader.sandbox.space import Space
 
 KERNEL_NAME = "homl-grader"
 # What the grader holds of a notebook's output at once, whatever the notebook sends: a larger message
@@ -30,6 +33,19 @@ KERNEL_NAME = "homl-grader"
 # wait inside the sandbox. The kernel itself cuts honest floods much smaller (grader/inside/kernel.py).
 MAX_MESSAGE_BYTES = 8 * 2**20
 IOPUB_QUEUE = 16
+# Every other channel is bounded too: a notebook can open its own sockets to the kernel's ports and
+# send on the stdin channel (never read by the grader), the shell, control and heartbeat channels.
+# (largest message, messages queued) per channel; honest replies are a few KB.
+CHANNEL_BOUNDS = {
+    "iopub": (MAX_MESSAGE_BYTES, IOPUB_QUEUE),
+    "shell": (2**20, 8),
+    "control": (2**20, 4),
+    "stdin": (64 * 2**10, 4),
+    "hb": (64 * 2**10, 4),
+}
+# A request to a kernel that floods a channel back can find no connection to send on (each message
+# over the cap drops it); zmq would wait forever: the grader gives up after this long.
+SEND_TIMEOUT_MS = 20_000
 MNIST_IN_SANDBOX = "/opt/homl/data/mnist.npz"
 
 
@@ -43,6 +59,7 @@ class KernelPlan:
     sandboxed: bool = True
     mnist_npz: Path | None = None  # served by keras.datasets.mnist.load_data()
     isolation: str | None = None  # "bubblewrap" or "container" when sandboxed  [default: bubblewrap]
+    space: Space | None = None  # the sandbox's own file system: its /tmp and home come from there
 
 
 def confinement_for(plan: KernelPlan) -> Confinement | None:
@@ -71,6 +88,10 @@ def _kernel_argv(plan: KernelPlan, cgroup: Cgroup | None, confinement: Confineme
         env["HOME"] = str(plan.workdir.parent / "home")
         Path(env["HOME"]).mkdir(exist_ok=True)
         return launch, env
+    private = []
+    if plan.space is not None:  # mounted before the Python installation and the folders below
+        private.append(bwrap.Mount(plan.space.scratch / "home", bwrap.HOME, writable=True))
+        private.append(bwrap.Mount(plan.space.scratch / "tmp", "/tmp", writable=True))
     mounts = [
         bwrap.Mount(plan.workdir, bwrap.WORK, writable=True),
         bwrap.Mount(plan.io, str(plan.io), writable=True),
@@ -78,22 +99,36 @@ def _kernel_argv(plan: KernelPlan, cgroup: Cgroup | None, confinement: Confineme
     if plan.mnist_npz:
         mounts.append(bwrap.Mount(plan.mnist_npz, MNIST_IN_SANDBOX))
         env["HOML_GRADER_MNIST"] = MNIST_IN_SANDBOX
-    spec = bwrap.SandboxSpec(mounts=mounts, env=env, chdir=bwrap.WORK)
+    spec = bwrap.SandboxSpec(mounts=mounts, env=env, chdir=bwrap.WORK, private=private)
     argv = bwrap.bwrap_argv(spec) + launch
     return bwrap.in_cgroup(argv, procs), {}
 
 
-class BoundedKernelClient(AsyncKernelClient):
-    """A kernel client whose output channel cannot fill the grader's memory."""
+def _bound(sock, url: str, channel: str):
+    """`sock`, reconnected to `url` with its channel's limits (they apply to new connections)."""
+    max_bytes, queue = CHANNEL_BOUNDS[channel]
+    sock.disconnect(url)
+    sock.maxmsgsize = max_bytes
+    sock.rcvhwm = queue
+    sock.sndtimeo = SEND_TIMEOUT_MS
+    sock.connect(url)
+    return sock
 
-    def connect_iopub(self, identity: bytes | None = None):
-        sock = super().connect_iopub(identity)
-        url = self._make_url("iopub")
-        sock.disconnect(url)  # the limits apply to connections made after they are set
-        sock.maxmsgsize = MAX_MESSAGE_BYTES
-        sock.rcvhwm = IOPUB_QUEUE
-        sock.connect(url)
-        return sock
+
+class BoundedHBChannel(HBChannel):
+    def _create_socket(self) -> None:
+        super()._create_socket()
+        _bound(self.socket, self.address, "hb")
+
+
+class BoundedKernelClient(AsyncKernelClient):
+    """A kernel client none of whose channels can fill the grader's memory."""
+
+    hb_channel_class = Type(BoundedHBChannel)
+
+    def _create_connected_socket(self, channel: str, identity: bytes | None = None):
+        sock = super()._create_connected_socket(channel, identity)
+        return _bound(sock, self._make_url(channel), channel)
 
 
 def watch_iopub(client: AsyncKernelClient):

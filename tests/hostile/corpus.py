@@ -19,6 +19,7 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_code_cell, new_notebook
 
+from hostile import floods
 from conftest import ALL_RIGHT, MLP_NO_RELU, MLP_SMALL_BATCHES, Q1_RIGHT, Q1_WRONG, XOR_RIGHT, XOR_WRONG, student_notebook
 
 MODEL_ASSIGNMENT = "ch97"
@@ -27,24 +28,35 @@ MODEL_POINTS = {"answer_q1": 1, MODEL_FILE: 4}
 BASE = (Q1_RIGHT, XOR_RIGHT)  # what most hostile ch99 notebooks also answer: their score is 6 of 10
 
 
-def model_solution():
-    """ch97: one letter and a saved MNIST model (accuracy 50% for full marks: any trained model)."""
+REBER_ASSIGNMENT = "ch96"
+REBER_FILE = "reber_model.keras"
+
+
+def _letter_and_model(assignment: str, title: str, model_part: dict):
+    """A solution notebook: one letter (A) and a model file the notebook saves."""
+    def item(n: int, data: dict):
+        return new_code_cell(f"### ITEM {assignment}.q{n}\n{json.dumps(data)}")
+
     cells = [
-        new_code_cell(
-            "### ITEM ch97.q1\n"
-            '{"title": "One letter", "parts": [{"kind": "choice", "name": "answer_q1", "options": "ABCD", "points": 1}]}'
-        ),
+        item(1, {"title": "One letter", "parts": [{"kind": "choice", "name": "answer_q1", "options": "ABCD", "points": 1}]}),
         new_code_cell('answer_q1 = "A"'),
-        new_code_cell(
-            "### ITEM ch97.q2\n"
-            '{"title": "An MNIST model", "parts": [{"kind": "model", "file": "mnist_model.keras",'
-            ' "check": "mnist_dense", "settings": {"threshold": 0.5}, "points": 4}]}'
-        ),
-        new_code_cell("model.save('mnist_model.keras')"),
+        item(2, {"title": title, "parts": [{"kind": "model", "points": 4, **model_part}]}),
+        new_code_cell(f"model.save({model_part['file']!r})"),
     ]
     nb = new_notebook(cells=cells)
-    nb.metadata["homl_grader"] = {"assignment": MODEL_ASSIGNMENT, "version": "1", "title": "Chapter 97"}
+    nb.metadata["homl_grader"] = {"assignment": assignment, "version": "1", "title": f"Chapter {assignment[2:]}"}
     return nb
+
+
+def model_solution():
+    """ch97: one letter and a saved MNIST model (accuracy 50% for full marks: any trained model)."""
+    return _letter_and_model(MODEL_ASSIGNMENT, "An MNIST model",
+                             {"file": MODEL_FILE, "check": "mnist_dense", "settings": {"threshold": 0.5}})
+
+
+def reber_solution():
+    """ch96: one letter and a saved Reber classifier (only a hostile model is handed in for it)."""
+    return _letter_and_model(REBER_ASSIGNMENT, "A Reber classifier", {"file": REBER_FILE, "check": "reber_classifier"})
 
 
 @dataclass
@@ -65,6 +77,7 @@ class Context:
     models: Path  # honest.keras, lambda.keras, wrong_shape.keras
     marker: str  # in the command line of the fork bomb's children
     escape_mark: str  # what the escape writer writes; never in its source
+    grader_pid: int = 0  # of the `grade` process, once started
 
 
 def _notebook(folder: Path, cells, name: str = "ch99.ipynb", assignment: str | None = "ch99") -> Path:
@@ -93,13 +106,13 @@ def _raw(data: bytes | str):
     return write
 
 
-def _model_bytes(name: str):
+def _model_bytes(name: str, file: str = MODEL_FILE, assignment: str = MODEL_ASSIGNMENT):
     """A cell that writes a .keras file made by make_models.py, as a notebook's model.save would."""
 
     def write(folder: Path, ctx: Context) -> None:
         data = base64.b64encode((ctx.models / name).read_bytes()).decode()
-        source = f"import base64\nwith open({MODEL_FILE!r}, 'wb') as f:\n    f.write(base64.b64decode({data!r}))"
-        model_cells(source)(folder, ctx)
+        source = f"import base64\nwith open({file!r}, 'wb') as f:\n    f.write(base64.b64decode({data!r}))"
+        _notebook(folder, ('answer_q1 = "A"', source), f"{assignment}.ipynb", assignment)
 
     return write
 
@@ -370,7 +383,90 @@ FILE_SYSTEM = [
     *[Case(name, "ch99", "B is correct.", cells(*ALL_RIGHT)) for name in ODD_IDS],
 ]
 
-HOSTILE = PROCESSES_AND_OUTPUT + NOT_A_NOTEBOOK + ANSWERS + MODELS + FILE_SYSTEM
+# --- round two (issue 15): text that cannot be written, floods, forged probe files, disk, CPU -----
+
+RAISES_SURROGATE = "def xor_network(a, b):\n    raise ValueError('cannot \\udc80 handle this')"
+
+
+def _surrogate_markdown(folder: Path, ctx: Context) -> None:
+    """A markdown cell holding a lone surrogate: the file itself is plain ASCII JSON ("\\ud83d")."""
+    nb = student_notebook(*BASE)
+    nb.cells.insert(0, nbformat.v4.new_markdown_cell("# My notes \ud83d without its pair"))
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "ch99.ipynb").write_text(json.dumps(nb, ensure_ascii=True), encoding="ascii")
+
+
+def _non_utf8_name(folder: Path, ctx: Context) -> None:
+    _notebook(folder, BASE)
+    with open(os.path.join(os.fsencode(folder), b"scan-\xe9t\xe9.bin"), "wb") as f:  # Latin-1, sparse 120 MB
+        f.truncate(120 * 2**20)
+
+
+FORGED_JSON = (  # the probe's results replaced by 60 MB of JSON (about 1 GB as Python objects)
+    "import grader.inside.probe as probe\n"
+    "write = probe._write_new\n"
+    "def forged(path, data):\n"
+    "    if path.endswith('.json'):\n"
+    "        data = b'{\"signatures\": {}, \"calls\": {}, \"pad\": [' + b'0,' * 30_000_000 + b'0]}'\n"
+    "    write(path, data)\n"
+    "probe._write_new = forged"
+)
+FORGED_NPZ = (  # an array member that inflates to 1,600 MB from a file of under 2 MB
+    "import io, zipfile, numpy as np, grader.inside.probe as probe\n"
+    "write = probe._write_new\n"
+    "def forged(path, data):\n"
+    "    if not path.endswith('.npz'):\n"
+    "        return write(path, data)\n"
+    "    header = io.BytesIO()\n"
+    "    np.lib.format.write_array_header_1_0(header, {'descr': '<f8', 'fortran_order': False, 'shape': (100 * 2**21,)})\n"
+    "    with zipfile.ZipFile(path, 'w', zipfile.ZIP_DEFLATED) as z, z.open('c0_0.npy', 'w', force_zip64=True) as m:\n"
+    "        m.write(header.getvalue())\n"
+    "        for _ in range(100):\n"
+    "            m.write(bytes(2**24))\n"
+    "probe._write_new = forged"
+)
+FILE_FLOOD = (
+    "made = 0\n"
+    "try:\n"
+    "    while made < 5_000_000:\n"
+    "        open(f'junk{made}', 'w').close()\n"
+    "        made += 1\n"
+    "except OSError as error:\n"
+    "    print('MADE', made, error.strerror)"
+)
+DEEP_TREE = (
+    "import os\n"
+    "fd = os.open('.', os.O_RDONLY)\n"
+    "for _ in range(4000):  # deeper than any recursive removal goes\n"
+    "    os.mkdir('deeper', dir_fd=fd)\n"
+    "    inner = os.open('deeper', os.O_RDONLY, dir_fd=fd)\n"
+    "    os.close(fd)\n"
+    "    fd = inner\n"
+    "print('DEEP')"
+)
+SETSID_LOOPS = (
+    "import subprocess, sys, time\n"
+    "loops = [subprocess.Popen([sys.executable, '-c', 'while True: pass'], start_new_session=True) for _ in range(30)]\n"
+    "time.sleep(8)"
+)
+
+ROUND_TWO = [
+    Case("surrogate-error", "ch99", "ValueError: cannot \ufffd handle this", cells(Q1_RIGHT, RAISES_SURROGATE)),
+    Case("surrogate-markdown", "ch99", "B is correct.", _surrogate_markdown),
+    Case("non-utf8-name", "ch99", "were not copied into the sandbox (scan-\ufffdt\ufffd.bin)", _non_utf8_name),
+    Case("stdin-flood", "ch99", "B is correct.", cells(Q1_RIGHT, floods.STDIN, XOR_RIGHT)),
+    Case("comm-flood", "ch99", "B is correct.", cells(Q1_RIGHT, floods.COMMS, XOR_RIGHT)),
+    Case("reply-flood", "ch99", "stopped taking the grader's requests", cells(Q1_RIGHT, floods.SHELL_CONTROL, XOR_RIGHT)),
+    Case("forged-json-60mb", "ch99", "MB, over the 8 MB limit", cells(*BASE, FORGED_JSON)),
+    Case("forged-npz-bomb", "ch99", "declares 1,600 MB, over the 64 MB limit", cells(*BASE, FORGED_NPZ)),
+    Case("reber-12000-steps", REBER_ASSIGNMENT, "the model expects exactly 12,000 time steps",
+         _model_bytes("reber_12000.keras", REBER_FILE, REBER_ASSIGNMENT)),
+    Case("file-flood", "ch99", "the most files and folders its sandbox allows", cells(Q1_RIGHT, FILE_FLOOD, XOR_RIGHT)),
+    Case("deep-tree", "ch99", "B is correct.", cells(*BASE, DEEP_TREE)),
+    Case("setsid-loops", "ch99", "B is correct.", cells(Q1_RIGHT, SETSID_LOOPS, XOR_RIGHT)),
+]
+
+HOSTILE = PROCESSES_AND_OUTPUT + NOT_A_NOTEBOOK + ANSWERS + MODELS + FILE_SYSTEM + ROUND_TWO
 
 
 def write_cases(cases: list[Case], ctx: Context) -> None:

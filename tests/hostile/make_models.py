@@ -5,7 +5,8 @@ subprocess, so neither pytest nor any sandboxed kernel imports TensorFlow for th
 
 honest.keras: Flatten + Dense(10) trained one epoch on 10,000 training digits (~90% accuracy);
 lambda.keras: the same with a Lambda layer (refused by safe mode);
-wrong_shape.keras: Dense(10) on flat (784,) inputs instead of (28, 28) images.
+wrong_shape.keras: Dense(10) on flat (784,) inputs instead of (28, 28) images;
+reber_12000.keras: a few KB declaring 12,000 time steps of one-hot Reber letters.
 """
 
 import sys
@@ -33,3 +34,6 @@ with_lambda.save(out / "lambda.keras")
 
 flat = keras.Sequential([keras.Input((784,)), keras.layers.Dense(10, activation="softmax")])
 flat.save(out / "wrong_shape.keras")
+
+reber = keras.Sequential([keras.Input((12_000, 7)), keras.layers.SimpleRNN(2), keras.layers.Dense(1, activation="sigmoid")])
+reber.save(out / "reber_12000.keras")

@@ -1,0 +1,194 @@
+"""What a sandbox may write and what is left after it: its own size- and file-limited file system,
+removal of any tree a notebook makes, the sweep of dead runs' leftovers, the CPU quota."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+
+from grader.sandbox import cgroup, cleanup
+from grader.sandbox.execute import run_notebook
+from grader.sandbox.kernel import KernelPlan
+from grader.sandbox.limits import Limits
+from grader.sandbox.space import NOT_ENFORCED, open_space, sandbox_space
+
+needs_cgroups = pytest.mark.skipif(not cgroup.supported(), reason="needs writable cgroups")
+
+
+def can_mount() -> bool:
+    return os.geteuid() == 0
+
+
+needs_mount = pytest.mark.skipif(not can_mount(), reason="a per-sandbox file system needs CAP_SYS_ADMIN (root)")
+
+
+def deep_chain(root: Path, depth: int) -> None:
+    """`root/d/d/d/...` `depth` folders deep (longer than PATH_MAX), a file at the bottom."""
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for _ in range(depth):
+            os.mkdir("d", dir_fd=fd)
+            inner = os.open("d", os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+            os.close(fd)
+            fd = inner
+        os.close(os.open("bottom", os.O_WRONLY | os.O_CREAT, dir_fd=fd))
+    finally:
+        os.close(fd)
+
+
+def dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_a_4000_deep_tree_with_locked_folders_is_removed_without_following_links(tmp_path):
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    deep_chain(tree, 4000)
+    outside = tmp_path / "outside.txt"
+    outside.write_text("keep me")
+    (tree / "locked").mkdir()
+    (tree / "locked" / "inside").write_text("x")
+    os.symlink(outside, tree / "locked" / "link")
+    os.symlink(tmp_path, tree / "dirlink")
+    os.mkfifo(tree / "fifo")
+    os.chmod(tree / "locked", 0)
+    with pytest.raises(RecursionError):  # what left /dev/shm full and stopped the class before
+        shutil.rmtree(tree)
+    cleanup.remove_tree(tree)
+    assert not tree.exists()
+    assert outside.read_text() == "keep me" and sorted(p.name for p in tmp_path.iterdir()) == ["outside.txt"]
+    cleanup.remove_tree(tree)  # already gone: fine
+
+
+def test_a_wide_folder_is_removed_whole(tmp_path):
+    tree = tmp_path / "wide"
+    for i in range(50):
+        (tree / f"d{i}").mkdir(parents=True)
+        for j in range(20):
+            (tree / f"d{i}" / f"f{j}").write_bytes(b"")
+    cleanup.remove_tree(tree)
+    assert not tree.exists()
+
+
+def test_the_sweep_removes_only_what_dead_runs_left(tmp_path):
+    dead, alive = dead_pid(), os.getpid()
+    gone = tmp_path / f"homl-grader-{dead}-abc"
+    deep_chain(gone.parent, 0)
+    gone.mkdir()
+    deep_chain(gone, 1500)
+    mine = tmp_path / f"homl-grader-{alive}-def"
+    mine.mkdir()
+    legacy = tmp_path / "homl-grader-nopid"  # an older grader's folder: its owner is unknown
+    legacy.mkdir()
+    if can_mount():  # a run killed with -9 leaves its sandboxes' file systems mounted
+        left = open_space(gone, Limits(files_mb=1, max_files=100))
+        assert left.limited and cleanup.mounts_under(gone) == [str(left.path)]
+    removed = cleanup.sweep_leftovers([tmp_path])
+    assert str(gone) in removed and not gone.exists() and cleanup.mounts_under(tmp_path) == []
+    assert mine.exists() and legacy.exists()
+
+
+@needs_cgroups
+def test_the_sweep_removes_cgroups_of_dead_runs():
+    name = f"homl-grader-{dead_pid()}-sweeptest"
+    made = [parent / name for parent in cgroup.hierarchies()]
+    for group in made:
+        group.mkdir()
+    live = cgroup.Cgroup(64, 8)
+    try:
+        cleanup.sweep_leftovers([])
+        assert not any(g.exists() for g in made)
+        assert all(d.exists() for d in live.dirs)  # this process's own group stays
+    finally:
+        live.remove()
+        for group in made:
+            if group.exists():
+                group.rmdir()
+
+
+@needs_mount
+def test_a_space_is_its_own_file_system_with_a_size_and_a_file_limit(tmp_path):
+    limits = Limits(files_mb=2, max_files=60)
+    with sandbox_space(tmp_path, limits) as space:
+        assert space.limited and space.problem() is None
+        assert os.statvfs(space.path).f_files == 60
+        made = 0
+        with pytest.raises(OSError, match="No space left"):
+            while True:
+                (space.work.parent / f"f{made}").write_bytes(b"")
+                made += 1
+        assert made < 60
+        assert "most files and folders its sandbox allows (60)" in space.problem()
+        path = space.path
+    assert not path.exists() and cleanup.mounts_under(tmp_path) == []
+    with sandbox_space(tmp_path, limits) as space:
+        with pytest.raises(OSError, match="No space left"):
+            (space.io / "big").write_bytes(b"x" * 3 * 2**20)
+        assert "filled its sandbox's 2 MB" in space.problem()
+
+
+def test_without_mount_rights_the_space_is_a_folder_and_says_so(tmp_path, monkeypatch):
+    from grader.sandbox import space as space_module
+
+    monkeypatch.setattr(space_module, "_mount_tmpfs", lambda *args: False)
+    with sandbox_space(tmp_path, Limits()) as space:
+        assert not space.limited and space.problem() == NOT_ENFORCED
+        assert (space.scratch / "tmp").is_dir() and space.io.is_dir()
+
+
+@needs_cgroups
+def test_the_cpu_quota_is_written_and_read_back():
+    group = cgroup.Cgroup(64, 8, cpus=0.5)
+    try:
+        if group.cpu_file is None:
+            pytest.skip("the cpu controller is not writable here")
+        assert group.cpu_quota() == 0.5
+    finally:
+        group.remove()
+    assert Limits(threads=2).cpu_quota == 2.0 and Limits(threads=2, cpus=0.5).cpu_quota == 0.5
+
+
+FILL = """
+import os, json
+counts = {}
+places = ("/tmp", os.path.expanduser("~"), "made")
+os.makedirs("made")
+for where in places:
+    n = 0
+    try:
+        while n < 200000:
+            open(os.path.join(where, f"f{n}"), "w").close()
+            n += 1
+    except OSError as e:
+        counts[where] = [n, e.errno]
+print("COUNTS " + json.dumps(counts))
+"""
+
+
+@pytest.mark.slow
+@needs_mount
+def test_a_notebook_creating_files_until_it_fails_fills_only_its_own_space(tmp_path, sandbox_available):
+    limits = Limits(cell_timeout=60, notebook_timeout=90, memory_mb=512, max_processes=64, max_files=3000)
+    shm_before = os.statvfs("/dev/shm").f_ffree
+    nb = new_notebook(cells=[new_code_cell(FILL), new_code_cell("print('after', len(os.listdir('made')))")])
+    with sandbox_space(tmp_path, limits) as space:
+        execution = run_notebook(nb, KernelPlan(space.work, space.io, limits, True, space=space))
+        out = "".join(o.get("text", "") for c in execution.notebook.cells for o in c.outputs)
+        assert "COUNTS " in out, (out, execution.problems(), execution.notebook.cells)
+        counts = json.loads(out.split("COUNTS ", 1)[1].splitlines()[0])
+        assert [e for _, e in counts.values()] == [28, 28, 28]  # ENOSPC in /tmp, home and its folder alike
+        assert all(n < 3000 for n, _ in counts.values()) and sum(n for n, _ in counts.values()) < 3000
+        assert "after" in out  # the kernel carried on
+        assert any("most files and folders its sandbox allows (3,000)" in p for p in execution.problems())
+        # the host's /dev/shm lost no inodes to it (other sandboxes may come and go meanwhile)
+        assert os.statvfs("/dev/shm").f_ffree > shm_before - 1000
