@@ -114,8 +114,17 @@ def _check_settings(thresholds: tuple[str, ...], alpha: float | None) -> dict[st
 @click.option("--threshold", "thresholds", multiple=True, metavar="CHECK=ACC", help="Accuracy for full marks, e.g. mnist_dense=0.97 (checks: mnist_dense, mnist_rnn); wins over the solution's.")
 @click.option("--alpha", type=float, default=None, help="Significance level of the Reber model's test against chance; wins over the solution's.  [default: 0.001]")
 @click.option("--course", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None, help="Due times, late policy, extensions.  [default: course.toml beside SUBMISSIONS, if there]")
+@click.option("--cluster", metavar="local:N|tcp://HOST:PORT|slurm", help='Run notebooks on a Dask cluster instead of -j here (pip install "homl-grader[dask]"); judging stays here.')
+@click.option("--shard", metavar="K/N", help="Run only shard K of N of the class (needs --seed); join the shards with `grade merge`.")
+@click.option("--slurm-jobs", type=click.IntRange(1), default=1, show_default=True, help="--cluster slurm: Slurm jobs to start.")
+@click.option("--slurm-cores", type=click.IntRange(1), default=None, help="--cluster slurm: cores per Slurm job.  [default: jobqueue.slurm.cores, else 1]")
+@click.option("--slurm-memory", default=None, help="--cluster slurm: memory per Slurm job, e.g. 16GB.  [default: jobqueue.slurm.memory, else 4GB]")
+@click.option("--slurm-walltime", default=None, help="--cluster slurm: time limit per Slurm job, HH:MM:SS.")
+@click.option("--slurm-queue", default=None, help="--cluster slurm: partition.")
+@click.option("--slurm-account", default=None, help="--cluster slurm: account to charge.")
 @click.pass_context
-def grade_submissions(ctx, submissions, out, jobs, seed, rerun, sandbox, solutions, cell_timeout, notebook_timeout, memory_mb, max_processes, threads, thresholds, alpha, course):
+def grade_submissions(ctx, submissions, out, jobs, seed, rerun, sandbox, solutions, cell_timeout, notebook_timeout, memory_mb, max_processes, threads, thresholds, alpha, course,
+                      cluster, shard, slurm_jobs, slurm_cores, slurm_memory, slurm_walltime, slurm_queue, slurm_account):
     """Grade every SUBMISSIONS/<student>/ notebook, or a Canvas, Moodle or Gradescope export
     (its zip or folder), and write reports.
 
@@ -131,6 +140,18 @@ def grade_submissions(ctx, submissions, out, jobs, seed, rerun, sandbox, solutio
     from grader.sandbox.isolation import choose_isolation
     from grader.ui import ClassProgress, print_class_summary
 
+    if shard is not None:
+        from grader.cluster.shards import parse_shard
+
+        try:
+            shard = parse_shard(shard)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--shard") from None
+        if seed is None:
+            raise click.UsageError("--shard needs --seed: every shard must choose the same inputs")
+    cluster_options = None
+    if cluster is not None:
+        cluster_options = _cluster_options(cluster, threads, slurm_jobs, slurm_cores, slurm_memory, slurm_walltime, slurm_queue, slurm_account)
     isolation = choose_isolation(sandbox)  # GraderError with the cause and the fix
     sandboxed = isolation != "none"
     if not sandboxed:
@@ -162,11 +183,85 @@ def grade_submissions(ctx, submissions, out, jobs, seed, rerun, sandbox, solutio
         raise click.ClickException(str(exc)) from None
     if isolation == "container":  # keys, reports and the grader's code: root only
         container.protect([solutions_folder(solutions), out])
+    progress = ClassProgress(sys.stderr.isatty() and cluster is None)
+    started = time.monotonic()
+    try:
+        if cluster_options is not None:
+            from grader.cluster.progress import JobProgress
+
+            cluster_options.progress = JobProgress(enabled=sys.stderr.isatty())
+            with cluster_options.progress:
+                run = grade_class(submissions, out, settings, jobs, progress.start, progress.done, cluster=cluster_options, shard=shard)
+        else:
+            with progress:
+                run = grade_class(submissions, out, settings, jobs, progress.start, progress.done, shard=shard)
+    except (OutputBusy, GraderError) as exc:
+        raise click.ClickException(str(exc)) from None
+    except _cluster_errors() as exc:
+        raise click.ClickException(str(exc)) from None
+    for note in cluster_options.notes if cluster_options else []:
+        click.echo(note, err=True)
+    print_class_summary(run, out, time.monotonic() - started)
+    if run.interrupted:
+        sys.exit(130)
+
+
+def _cluster_options(cluster, threads, jobs, cores, memory, walltime, queue, account):
+    from grader.cluster.address import parse_cluster
+    from grader.cluster.class_run import ClusterOptions
+    from grader.cluster.dask_cluster import SlurmSettings
+
+    try:
+        parse_cluster(cluster)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--cluster") from None
+    slurm = SlurmSettings(jobs=jobs, cores=cores, memory=memory, walltime=walltime, queue=queue, account=account)
+    return ClusterOptions(cluster, threads=threads, slurm=slurm,
+                          on_cluster=lambda description: click.echo(f"running notebooks on {description}", err=True))
+
+
+def _cluster_errors() -> tuple[type[Exception], ...]:
+    from grader.cluster.dask_cluster import ClusterError
+
+    return (ClusterError,)
+
+
+@main.command("merge")
+@click.argument("shards", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Report folder of the whole class.")
+@click.option("--solutions", type=click.Path(exists=True, file_okay=False, path_type=Path), help="Folder of solution notebooks (the answer keys).  [default: ./solutions]")
+@click.option("-j", "--jobs", type=click.IntRange(1, 64), default=None, help="Submissions no shard ran, run here at once.  [default: number of cores]")
+def merge(shards, out, solutions, jobs):
+    """Judge the run records of SHARDS (the --out folders of `grade --shard K/N` runs) and write
+    the whole class's reports to --out. Submissions no shard ran are run here."""
+    from grader.cluster.merge import import_records, shard_facts
+    from grader.errors import GraderError
+    from grader.pipeline.run_class import OutputBusy, grade_class
+    from grader.pipeline.setup import run_settings
+    from grader.ui import ClassProgress, print_class_summary
+
+    try:
+        facts = shard_facts(list(shards))
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    if not facts.submissions.exists():
+        raise click.ClickException(f"the shards graded {facts.submissions}, which is not here")
+    last = facts.last_run
+    limits = Limits(**last.get("limits", {}))
+    try:
+        settings = run_settings(solutions, limits, facts.isolation != "none", facts.seed, last.get("check_settings") or {}, last.get("limit_sources"))
+        settings.isolation, settings.preflight = facts.isolation, True
+        settings.course = Path(last["course"]) if last.get("course") else None
+    except (FileNotFoundError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    count = import_records(list(shards), out)
+    click.echo(f"{count} run records from {len(shards)} shards", err=True)
+    cores = max(1, os.cpu_count() or 1)
     progress = ClassProgress(sys.stderr.isatty())
     started = time.monotonic()
     try:
         with progress:
-            run = grade_class(submissions, out, settings, jobs, progress.start, progress.done)
+            run = grade_class(facts.submissions, out, settings, jobs or cores, progress.start, progress.done)
     except (OutputBusy, GraderError) as exc:
         raise click.ClickException(str(exc)) from None
     print_class_summary(run, out, time.monotonic() - started)

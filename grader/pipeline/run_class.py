@@ -281,6 +281,8 @@ def grade_class(
     jobs: int,
     on_start: Callable[[int, int], None] = lambda total, reused: None,
     on_done: Callable[[Report], None] = lambda report: None,
+    cluster=None,  # grader.cluster.class_run.ClusterOptions: run on a Dask cluster
+    shard: tuple[int, int] | None = None,  # (K, N): only shard K of N (grader/cluster/shards.py)
 ) -> ClassRun:
     lock = _Lock(out)
     run = ClassRun()
@@ -293,6 +295,10 @@ def grade_class(
         run.seed = grader_.seed
         intake = find_submissions(root, set(settings.specs), Path(staging.name))
         submissions, run.ungraded = intake.submissions, list(intake.ungraded)
+        if shard is not None:
+            from grader.cluster.shards import in_shard
+
+            submissions = in_shard(submissions, *shard)
         run.total = len(submissions)
         store.put("last_run", {**store.get("last_run"), "ungraded": run.ungraded})
         todo, stored, fresh = [], [], set()
@@ -329,11 +335,16 @@ def grade_class(
                 fresh_one = (submission.student, submission.assignment) in fresh
                 (run.graded if fresh_one else run.rejudged).append(report)
                 on_done(report)
-        if todo and settings.preflight:  # a sandbox that cannot start stops the run, before any grade
-            preflight(settings.isolation, settings.limits, settings.test_images, settings.notebook_mnist, root=None)
-        run.graded += _run_all(todo, grader_, settings, jobs, run, on_done)
-        if run.stopped:
-            raise GraderError(run.stopped)
+        if cluster is not None:  # every worker passes the same preflight before it gets work
+            from grader.cluster.class_run import run_on_cluster
+
+            run.graded += run_on_cluster(todo, grader_, settings, run, on_done, cluster)
+        else:
+            if todo and settings.preflight:  # a sandbox that cannot start stops the run, before any grade
+                preflight(settings.isolation, settings.limits, settings.test_images, settings.notebook_mnist, root=None)
+            run.graded += _run_all(todo, grader_, settings, jobs, run, on_done)
+            if run.stopped:
+                raise GraderError(run.stopped)
         run.moved = grader_.moved
         run.regrade_log = write_regrade_log(out, grader_.moved)
         grader_.references.close()

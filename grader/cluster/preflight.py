@@ -1,0 +1,84 @@
+"""The check a worker passes before it gets work, and the client's verdict on it.
+
+`worker_preflight()` runs on the worker (and on the client, for the reference values): can it
+sandbox, which grader version and MNIST copy does it have, can it read the submissions. The
+client compares each worker's answer with its own (`refusals`): a worker whose grader or MNIST
+differs would grade differently, so it gets no work.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from typing import Any
+
+import grader
+
+
+def sandbox_problem(isolation: str) -> str | None:
+    """None when this machine can run notebooks with `isolation`, else why not: the local run's
+    own preflight (grader/sandbox/preflight.py: a kernel and the evaluator in the real sandbox)
+    when this grader has it, else bubblewrap's own check."""
+    if isolation == "none":
+        return None
+    try:
+        from grader.sandbox.preflight import preflight
+    except ImportError:
+        if isolation != "bubblewrap":
+            return f"this grader has no preflight for {isolation} isolation"
+        from grader.sandbox import bwrap
+
+        return bwrap.available()
+    from grader.data import mnist
+    from grader.sandbox.limits import Limits
+
+    files = mnist.sandbox_files(mnist.active())
+    try:
+        preflight(isolation, Limits(), files.test_images, files.notebook_npz)
+    except Exception as exc:  # GraderError: its message says why and what to do
+        return str(exc)
+    return None
+
+
+def worker_preflight(isolation: str = "bubblewrap", submissions: str | None = None) -> dict[str, Any]:
+    """What this process can do and has: plain data, sent back to the client."""
+    from grader.data import mnist
+
+    problems = []
+    if why := sandbox_problem(isolation):
+        problems.append(why)
+    try:
+        mnist_sha256 = mnist.active().sha256
+    except Exception as exc:  # MnistError, or a broken data folder
+        mnist_sha256 = ""
+        problems.append(f"no usable MNIST copy: {exc}")
+    if submissions is not None and not os.access(submissions, os.R_OK | os.X_OK):
+        problems.append(f"cannot read the submissions at {submissions} (is it on a shared filesystem?)")
+    return {
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+        "grader_version": grader.__version__,
+        "mnist_sha256": mnist_sha256,
+        "problems": problems,
+    }
+
+
+def own_facts() -> dict[str, Any]:
+    """What every worker must match: this process's grader version and MNIST copy (no sandbox
+    started here: the client judges, the workers run)."""
+    from grader.data import mnist
+
+    return {"grader_version": grader.__version__, "mnist_sha256": mnist.active().sha256}
+
+
+def refusals(own: dict[str, Any], worker: dict[str, Any]) -> list[str]:
+    """Why a worker must get no work (empty: it may grade). `own` is the client's own_facts()."""
+    reasons = list(worker.get("problems", []))
+    if worker.get("grader_version") != own["grader_version"]:
+        reasons.append(f"grader {worker.get('grader_version')} there, {own['grader_version']} here")
+    if worker.get("mnist_sha256") and worker["mnist_sha256"] != own["mnist_sha256"]:
+        reasons.append(
+            f"MNIST copy {worker['mnist_sha256'][:12]}... there, {own['mnist_sha256'][:12]}... here "
+            "(run `grade data status` on both)"
+        )
+    return reasons
