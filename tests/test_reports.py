@@ -407,3 +407,18 @@ def test_html_falls_back_to_scores_when_the_notebook_cannot_be_rendered(monkeypa
     page = render_html(make_report(), executed_notebook())
     assert "The notebook could not be shown (ValueError: odd cell)." in page
     assert page.count('class="grader-feedback') == 3
+
+
+def test_summary_lists_models_flagged_for_test_set_leakage_and_keeps_their_score():
+    from grader.records import ItemResult, PartResult, Report
+    from grader.report.summary import summary_markdown
+
+    def report(student, flagged):
+        leakage = {"flagged": flagged, "test_accuracy": 0.999, "sealed_accuracy": 0.95, "n_sealed": 5000, "p_value": 1e-20}
+        part = PartResult("mnist_model.keras", 30, 30, "passed", "accuracy ...", {"leakage": leakage})
+        return Report(student, "ch10", 30, 30, [ItemResult("ch10.q9", "MLP", [part])], "", "0",
+                      "2026-01-01T00:00:00+00:00", 1)
+
+    text = summary_markdown([report("cheat", True), report("honest", False)], [])
+    flagged = text.split("## Flagged: possibly trained on the test set")[1].split("##")[0]
+    assert "cheat ch10" in flagged and "honest" not in flagged and "its score stands" in flagged

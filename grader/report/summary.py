@@ -179,9 +179,27 @@ def summary_markdown(
         lines += _assignment_section(row, len(students))
 
     lines += _missing_lines(reports, ungraded, submissions, roster)
+    lines += _flagged_lines(reports)
     lines += ["## Could not be graded", ""]
     lines += _problem_lines(reports, ungraded) or ["None."]
     return "\n".join(lines) + "\n"
+
+
+def _flagged_lines(reports: list[Report]) -> list[str]:
+    """Models whose official-test accuracy is far above their accuracy on the sealed digits: the
+    score stands; the instructor decides (grader/judge/leakage.py)."""
+    from grader.judge.leakage import leakage_message
+
+    flagged = []
+    for report in reports:
+        for item in report.items:
+            for part in item.parts:
+                leakage = part.details.get("leakage") if isinstance(part.details, dict) else None
+                if isinstance(leakage, dict) and leakage.get("flagged"):
+                    flagged.append(f"- {_md(report.student)} {report.assignment} `{part.label}`: {leakage_message(leakage)}")
+    if not flagged:
+        return []
+    return ["## Flagged: possibly trained on the test set", "", *flagged, ""]
 
 
 def write_summary(
