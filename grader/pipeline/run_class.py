@@ -136,6 +136,42 @@ def failed_report(submission: Submission, spec: Assignment, settings: RunSetting
     )
 
 
+@dataclass
+class Pending:
+    """A verdict made but not yet written (its HTML may be rendered elsewhere first)."""
+
+    submission: Submission
+    report: Report
+    executed: object
+    judgement: str
+    inputs: dict
+    latest: dict | None
+    key_version: str
+
+
+PARALLEL_PAGES = 8  # from this many pages to rewrite, render them in processes (one per core)
+
+
+def _render_page(args) -> None:
+    out, report, executed = args
+    write_report_html(out, report, executed)
+
+
+def render_pages(out: Path, pending: list[Pending], processes: int) -> bool:
+    """Render the HTML of every pending verdict, in `processes` processes; False when that could
+    not be done (the caller renders them one by one)."""
+    if len(pending) < PARALLEL_PAGES or processes < 2:
+        return False
+    from concurrent.futures import ProcessPoolExecutor
+
+    try:
+        with ProcessPoolExecutor(processes) as pool:
+            list(pool.map(_render_page, [(out, p.report, p.executed) for p in pending], chunksize=4))
+        return True
+    except Exception:  # a page that cannot be pickled or a pool that cannot start: render here
+        return False
+
+
 class ClassGrader:
     """One class run: plans, runs, judges and writes views for one report folder."""
 
@@ -215,6 +251,12 @@ class ClassGrader:
               force: bool = False) -> Report | None:
         """Judge one submission's record and write its views; None when nothing changed (and not
         `force`d: a record that was just run is always judged)."""
+        pending = self.prepare(submission, record_name_, record, path, force)
+        return None if pending is None else self.commit(pending)
+
+    def prepare(self, submission: Submission, record_name_: str, record: RunRecord | None, path: Path | None,
+                force: bool = False) -> "Pending | None":
+        """The new verdict of one submission, not yet written; None when nothing changed."""
         spec = self.settings.specs[submission.assignment]
         version, used = self._spec_facts[spec.id]
         overrides = self.store.overrides(submission.student, spec.id)
@@ -244,13 +286,22 @@ class ClassGrader:
             fields = late_fields(report.score, self.course, submission.student, spec.id, submission.submitted_at,
                                  getattr(submission, "lms_late", False))
             report.raw_score, report.score, report.late = fields["raw_score"], fields["score"], fields["late"]
-        self.store.add_verdict(report, judgement, inputs)
-        self.write_views(report, record.executed)
+        return Pending(submission, report, record.executed, judgement, inputs, latest, version)
+
+    def commit(self, pending: "Pending", html_written: bool = False) -> Report:
+        """Views first, the verdict last: a crash in between leaves it to be judged again."""
+        report = pending.report
+        if not html_written:
+            write_report_html(self.out, report, pending.executed)
+        write_report_json(self.out, report)
+        self.store.add_verdict(report, pending.judgement, pending.inputs)
+        latest = pending.latest
         if latest and (latest["score"] != report.score or latest["status"] != report.status):
-            why = reasons(latest["inputs"], inputs, self.store.keys(latest["key_version"] or ""), self.store.keys(version))
+            why = reasons(latest["inputs"], pending.inputs, self.store.keys(latest["key_version"] or ""),
+                          self.store.keys(pending.key_version))
             with self.lock:
                 self.moved.append(
-                    f"{submission.student} {spec.id}: {latest['score']:g} -> {report.score:g} ({'; '.join(why)})"
+                    f"{report.student} {report.assignment}: {latest['score']:g} -> {report.score:g} ({'; '.join(why)})"
                 )
         return report
 
@@ -269,8 +320,8 @@ class ClassGrader:
     def record_failure(self, submission: Submission, cause: str) -> Report:
         spec = self.settings.specs[submission.assignment]
         report = failed_report(submission, spec, self.settings, self.seed, cause)
-        self.store.add_verdict(report, f"failed/{submission.sha256}", {"run": None, "failure": cause})
         self.write_views(report, None)
+        self.store.add_verdict(report, f"failed/{submission.sha256}", {"run": None, "failure": cause})
         return report
 
 
@@ -324,15 +375,27 @@ def grade_class(
         on_start(len(submissions), len(stored) - len(fresh))
 
         # judging stored records needs no sandbox: do it first, it takes seconds
+        pending: list[Pending] = []
         for submission, name, record, path in stored:
             try:
-                report = grader_.judge(submission, name, record, path)
+                made = grader_.prepare(submission, name, record, path)
             except Exception as exc:  # a broken record or a grader bug: this submission only
-                report = grader_.safe_failure(submission, exc)
-            if report is None:
+                made = grader_.safe_failure(submission, exc)
+            if made is None:
                 run.reused.append(submission)
+            elif isinstance(made, Pending):
+                pending.append(made)
             else:
-                fresh_one = (submission.student, submission.assignment) in fresh
+                run.rejudged.append(made)
+                on_done(made)
+        rendered = render_pages(out, pending, min(jobs, os.cpu_count() or 1))
+        for made in pending:
+            try:
+                report = grader_.commit(made, html_written=rendered)
+            except Exception as exc:
+                report = grader_.safe_failure(made.submission, exc)
+            if report is not None:
+                fresh_one = (made.submission.student, made.submission.assignment) in fresh
                 (run.graded if fresh_one else run.rejudged).append(report)
                 on_done(report)
         if cluster is not None:  # every worker passes the same preflight before it gets work
@@ -357,7 +420,8 @@ def grade_class(
                 write_intake(out, intake.source, intake.submissions, intake.ungraded, intake.unused)
             write_gradebook(out, run.reports, submissions, run.ungraded)
             write_summary(out, run.reports, run.ungraded, submissions)
-            if run.reports:
+            changed = run.graded or run.rejudged or not (out / "class.html").exists()
+            if run.reports and changed:  # a minute of matplotlib for a class of hundreds: only when needed
                 write_class_report(out, read_reports(out), submissions, run.ungraded)
         finally:
             store.close()
