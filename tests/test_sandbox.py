@@ -102,7 +102,7 @@ def isolation(tmp_path_factory, ch99_solutions, grader_data_dir, sandbox_availab
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("GRADER_DATA", str(grader_data_dir))
         limits = Limits(**{**TEST_LIMITS, "cell_timeout": 60})
-        settings = run_settings(ch99_solutions, limits, True, 0, {}, 0.001)
+        settings = run_settings(ch99_solutions, limits, True, 0, {})
         files = mnist.sandbox_files()
     root = tmp_path_factory.mktemp("isolation")
     submissions = root / "submissions"
@@ -161,7 +161,7 @@ def isolation(tmp_path_factory, ch99_solutions, grader_data_dir, sandbox_availab
         'print("MNIST " + json.dumps({"path": path, "y_test": y}))',
     ]
     write_student(submissions, "alice", *cells)
-    (submission,) = [s for s in find_submissions(submissions, set(settings.specs))[0] if s.student == "alice"]
+    (submission,) = [s for s in find_submissions(submissions, set(settings.specs)).submissions if s.student == "alice"]
     grader_ = SubmissionGrader(settings)
     try:
         report, executed = grader_.grade(submission)
@@ -414,7 +414,11 @@ def test_forged_report_files_never_reach_the_report_folder(tmp_path, make_settin
     write_student(submissions, "alice", Q1_RIGHT, XOR_WRONG, FORGE_FILES)
     grade_class(submissions, out, make_settings(), jobs=1)
     written = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
-    assert written == [".grade.lock", "alice/ch99.html", "alice/ch99.json", "gradebook.csv", "summary.md"]
+    views = [w for w in written if not w.startswith(("runs/", "gradebook.sqlite"))]
+    assert views == [".grade.lock", "alice/ch99.html", "alice/ch99.json", "class.html", "gradebook-max.csv",
+                     "gradebook.csv", "submissions.json", "summary.md"]
+    records = [w for w in written if w.startswith("runs/")]
+    assert sorted(w.rsplit("/", 1)[1] for w in records) == ["arrays.npz", "executed.ipynb", "record.json"]
     report = json.loads((out / "alice" / "ch99.json").read_text())
     assert report["score"] == POINTS["answer_q1"] and report["max_score"] == sum(POINTS.values())
 

@@ -75,7 +75,7 @@ def test_rejudging_each_stored_run_gives_the_fresh_verdict_of_every_item(example
     specs = load_solutions(ROOT / "solutions")
     store = Gradebook(example_class / GRADEBOOK_NAME)
     references = ReferenceBuilds(store, Limits(threads=1), True)
-    context = JudgeContext(mnist_labels=mnist.test_labels(), reference=references)
+    context = JudgeContext(mnist_labels=mnist.test_labels(), reference=references, sealed_labels=mnist.sealed_labels())
     try:
         fresh = [json.loads(p.read_text()) for p in sorted(example_class.glob("*/*.json"))]
         assert len(fresh) == 6

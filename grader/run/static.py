@@ -11,7 +11,7 @@ from dataclasses import asdict, fields
 
 from grader.notebook.answers import Found, find_assignment
 
-MAX_LITERAL_CHARS = 1_000_000  # an answer is a letter or a few shapes; a megabyte is not one
+MAX_LITERAL_CHARS = 8_000_000  # an answer is a letter or a few shapes; kept whole up to the notebook cell cap
 
 
 def found_to_data(found: Found) -> dict:
