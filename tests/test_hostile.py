@@ -369,7 +369,7 @@ def test_nothing_outside_the_sandboxes_changed(hostile_class):
     assert "WROTE" in hostile_class.html(case("escape-writer"))  # the writer ran
     assert hostile_class.hashes_after == hostile_class.hashes_before
     assert (ctx.out / "canary.txt").read_bytes() == hostile_class.canary
-    expected = {".grade.lock", "gradebook.csv", "gradebook-max.csv", "summary.md", "canary.txt", "class.html",
+    expected = {".grade.lock", "gradebook.csv", "gradebook-max.csv", "summary.md", "canary.txt", "class.html", "grader.log",
                 "submissions.json"}
     for student, assignment in hostile_class.reports:
         json_path, html_path = report_paths(ctx.out, student, assignment)

@@ -41,6 +41,32 @@ def cap_outputs() -> None:
         return serialize(self, msg, ident)
 
     Session.serialize = capped
+    bound_stream_buffers()
+
+
+MAX_BUFFERED_CHARS = 4 * MAX_OUTPUT_CHARS  # of a stream between two flushes
+
+
+def bound_stream_buffers() -> None:
+    """Keep at most MAX_BUFFERED_CHARS of print() output waiting for the next flush: a loop that
+    prints faster than the kernel's I/O thread sends (it runs under a CPU quota) would otherwise
+    hold all of it in memory, and 500 MB of prints would kill the kernel before any was cut."""
+    from ipykernel.iostream import OutStream
+
+    write = OutStream.write
+
+    def bounded(self, string):
+        if isinstance(string, str) and self.pub_thread is not None:
+            with self._buffer_lock:
+                buffer = self._buffers[frozenset(self.parent_header.items())]
+                waiting = buffer.tell()
+                if waiting >= MAX_BUFFERED_CHARS:
+                    return len(string)  # dropped: the grader keeps 100,000 characters per cell anyway
+                if waiting + len(string) > MAX_BUFFERED_CHARS:
+                    string = string[: MAX_BUFFERED_CHARS - waiting] + "\n[… output dropped by the grader: too much at once …]\n"
+        return write(self, string)
+
+    OutStream.write = bounded
 
 
 if __name__ == "__main__":
