@@ -307,7 +307,11 @@ class ClassGrader:
 
     def write_views(self, report: Report, executed) -> None:
         # HTML first: the JSON is the mark of a finished submission
-        write_report_html(self.out, report, executed)
+        try:
+            write_report_html(self.out, report, executed)
+        except Exception:  # a failure report must get out even when pages cannot be made here
+            if report.status != "not graded":
+                raise
         write_report_json(self.out, report)
 
     def safe_failure(self, submission: Submission, exc: Exception) -> Report | None:
@@ -500,6 +504,7 @@ def _run_all(todo, grader_: ClassGrader, settings: RunSettings, jobs: int, run: 
                 raise Interrupted() from None
             report = grader_.safe_failure(submission, exc)
             if report is None:
+                run.ungraded.append((submission.student, f"the grader failed: {type(exc).__name__}: {str(exc)[:200]}"))
                 raise
         written.append(report)
         return report
@@ -514,8 +519,8 @@ def _run_all(todo, grader_: ClassGrader, settings: RunSettings, jobs: int, run: 
                     on_done(future.result())
                 except Interrupted:
                     pass
-                except Exception as exc:  # not even a "not graded" report could be written
-                    run.ungraded.append(("?", f"the grader failed: {type(exc).__name__}: {str(exc)[:200]}"))
+                except Exception:  # not even a "not graded" report could be written: in run.ungraded
+                    pass
     except KeyboardInterrupt:
         # stop now: the notebooks being run are killed and get no record; a rerun runs them
         with runners_lock:

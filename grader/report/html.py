@@ -15,6 +15,7 @@ import html
 import logging
 import os
 import re
+import sys
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -638,7 +639,18 @@ def _exporter() -> HTMLExporter:
     return _per_thread.exporter
 
 
+def _find_base_templates() -> None:
+    """A venv made with --system-site-packages has nbconvert's templates under the base
+    installation, where nbconvert (which looks under sys.prefix) does not find them."""
+    base = Path(sys.base_prefix) / "share" / "jupyter"
+    if sys.base_prefix != sys.prefix and (base / "nbconvert" / "templates").is_dir():
+        paths = [p for p in os.environ.get("JUPYTER_PATH", "").split(os.pathsep) if p]
+        if str(base) not in paths:
+            os.environ["JUPYTER_PATH"] = os.pathsep.join([*paths, str(base)])
+
+
 def _new_exporter() -> HTMLExporter:
+    _find_base_templates()
     return HTMLExporter(
         template_name="lab",
         template_file=_TEMPLATE_NAME,
