@@ -232,7 +232,8 @@ def test_each_hostile_report_says_what_happened_in_one_sentence(hostile_class, h
         assert not any(s == hostile.student for s, _ in hostile_class.reports)
         return
     report = hostile_class.report(hostile)
-    said = [s for s in sentences(report) if hostile.says in s]
+    # "a | b": either outcome is the grader's (which one comes first depends on the machine's load)
+    said = [s for s in sentences(report) if any(part in s for part in hostile.says.split(" | "))]
     assert said, sentences(report)
     assert len(said[0]) < 400 and said[0].count(". ") <= 2, said[0]
 

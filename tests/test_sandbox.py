@@ -116,7 +116,7 @@ def isolation(tmp_path_factory, ch99_solutions, grader_data_dir, sandbox_availab
         "other student": str(other / "bob-secret.txt"),
         "reports": str(reports / "carol" / "ch99.json"),
         "/work": "/work",
-        "grader source": str(Path(bwrap.GRADER_PACKAGE) / "judge" / "functions.py"),
+        "grader source": str(Path(bwrap.GRADER_PACKAGE) / "judge" / "run.py"),
         "bundled mnist": str(mnist.BUNDLED_NPZ),
         "derived test images": str(files.test_images),
         "derived sealed images": str(files.sealed_images),

@@ -456,7 +456,7 @@ ROUND_TWO = [
     Case("non-utf8-name", "ch99", "were not copied into the sandbox (scan-\ufffdt\ufffd.bin)", _non_utf8_name),
     Case("stdin-flood", "ch99", "B is correct.", cells(Q1_RIGHT, floods.STDIN, XOR_RIGHT)),
     Case("comm-flood", "ch99", "B is correct.", cells(Q1_RIGHT, floods.COMMS, XOR_RIGHT)),
-    Case("reply-flood", "ch99", "stopped taking the grader's requests", cells(Q1_RIGHT, floods.SHELL_CONTROL, XOR_RIGHT)),
+    Case("reply-flood", "ch99", "stopped taking the grader's requests | ran out of memory", cells(Q1_RIGHT, floods.SHELL_CONTROL, XOR_RIGHT)),
     Case("forged-json-60mb", "ch99", "MB, over the 8 MB limit", cells(*BASE, FORGED_JSON)),
     Case("forged-npz-bomb", "ch99", "declares 1,600 MB, over the 64 MB limit", cells(*BASE, FORGED_NPZ)),
     Case("reber-12000-steps", REBER_ASSIGNMENT, "the model expects exactly 12,000 time steps",
