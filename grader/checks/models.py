@@ -52,6 +52,21 @@ def file_problem(part, facts: PartFacts) -> str | None:
     return None
 
 
+def unusable(check: str, part, facts: PartFacts) -> str | None:
+    """For `grade check`: why the saved model cannot be used (missing, not loadable, wrong shapes)."""
+    problem = file_problem(part, facts)
+    if problem:
+        return problem.rstrip(".")
+    shape = well_formed_shape(check, facts.model["description"])
+    return f"{part.file}: {shape}" if shape else None
+
+
+def unpredicted(check: str, part, facts: PartFacts) -> Verdict:
+    """A model that loaded but could not predict: a wrong shape says it better than Keras' error."""
+    shape = verdicts.shape_problem(check, facts.model["description"])
+    return Verdict(0.0, f"{part.file}: {shape or facts.model.get('error')}")
+
+
 @dataclass(frozen=True)
 class MnistCheck(Check):
     kind: str = "model"
@@ -78,9 +93,8 @@ class MnistCheck(Check):
             return Verdict(0.0, problem)
         description = facts.model["description"]
         predictions = facts.model.get("predictions", {}).get("mnist_test")
-        if predictions is None:  # loaded but could not predict: a wrong shape says it better than Keras
-            shape = verdicts.shape_problem(self.name, description)
-            verdict = Verdict(0.0, f"{part.file}: {shape or facts.model.get('error')}")
+        if predictions is None:
+            verdict = unpredicted(self.name, part, facts)
         else:
             verdict = verdicts.mnist_verdict(description, predictions, ctx.mnist_labels, settings["threshold"], self.recurrent)
         if verdict.fraction < 1:
@@ -92,12 +106,9 @@ class MnistCheck(Check):
         return verdict
 
     def well_formed(self, part, facts: PartFacts, settings) -> tuple[bool, str]:
-        problem = file_problem(part, facts)
+        problem = unusable(self.name, part, facts)
         if problem:
-            return False, problem.rstrip(".")
-        shape = well_formed_shape(self.name, facts.model["description"])
-        if shape:
-            return False, f"{part.file}: {shape}"
+            return False, problem
         predictions = facts.model.get("predictions", {}).get("mnist_validation")
         labels = facts.model.get("validation_labels")
         if predictions is None or labels is None:
@@ -135,17 +146,13 @@ class ReberClassifier(Check):
         description = facts.model["description"]
         predictions = facts.model.get("predictions", {}).get("reber")
         if predictions is None:
-            shape = verdicts.shape_problem(self.name, description)
-            return Verdict(0.0, f"{part.file}: {shape or facts.model.get('error')}")
+            return unpredicted(self.name, part, facts)
         return verdicts.reber_verdict(description, predictions, self.labels(facts), settings["alpha"])
 
     def well_formed(self, part, facts: PartFacts, settings) -> tuple[bool, str]:
-        problem = file_problem(part, facts)
+        problem = unusable(self.name, part, facts)
         if problem:
-            return False, problem.rstrip(".")
-        shape = well_formed_shape(self.name, facts.model["description"])
-        if shape:
-            return False, f"{part.file}: {shape}"
+            return False, problem
         predictions = facts.model.get("predictions", {}).get("reber")
         labels = self.labels(facts)
         if predictions is None or labels is None:

@@ -8,6 +8,7 @@ isolation, the data and the version of the code that runs inside the sandbox; it
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ INSIDE = Path(__file__).resolve().parents[1] / "inside"
 BEHAVIOUR_LIMITS = ("cell_timeout", "notebook_timeout", "memory_mb", "max_processes", "output_chars", "files_mb", "model_timeout")
 
 
+@functools.lru_cache(maxsize=1)
 def inside_version() -> str:
     """Digest of the code that runs inside sandboxes: a change there re-runs every submission."""
     digest = hashlib.sha256()
