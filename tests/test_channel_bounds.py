@@ -28,10 +28,20 @@ def flood(tmp_path, *names: str) -> dict:
     return json.loads(run.stdout.strip().splitlines()[-1])
 
 
-def test_floods_on_stdin_and_comms_cost_the_grader_little(tmp_path):
-    result = flood(tmp_path, "stdin", "comms")
+def test_a_flood_on_stdin_costs_the_grader_little(tmp_path):
+    result = flood(tmp_path, "stdin")
     assert result["peak_mb"] < GRADER_PEAK_MB, result
-    assert result["outputs"][0] == "STDIN SENT\n" and result["problems"] == [], result  # all cells ran
+    # 3 GB queued in the kernel's own send buffers may kill that kernel before the grader has read
+    # them (it depends on how busy the machine is): either way it is that student's notebook alone
+    ran = result["outputs"][0] == "STDIN SENT\n" and result["problems"] == []
+    died = any("ran out of memory" in p for p in result["problems"])
+    assert ran or died, result
+
+
+def test_a_flood_of_comm_messages_costs_the_grader_little(tmp_path):
+    result = flood(tmp_path, "comms")
+    assert result["peak_mb"] < GRADER_PEAK_MB, result
+    assert result["problems"] == [], result  # all cells ran
     # (a cell's own output can come after the grader stopped waiting for it, behind 1.2 GB of comms)
 
 
