@@ -14,6 +14,7 @@ from rich.text import Text
 
 from grader.records import Report
 from grader.report import summary_rows
+from grader.wording import counted
 
 console = Console(stderr=True)
 
@@ -42,11 +43,11 @@ class ClassProgress:
 
     def start(self, total: int, reused: int) -> None:
         if reused:
-            self._say(f"{reused} of {total} submissions have a stored run record (judged again, not run); running the rest")
+            self._say(f"{reused} of {counted(total, 'submission')} have a stored run record (judged again, not run); running the rest")
         if self.progress:
             self.task = self.progress.add_task("grading", total=total, completed=reused)
         else:
-            self._say(f"grading {total - reused} submissions")
+            self._say(f"grading {counted(total - reused, 'submission')}")
 
     def done(self, report: Report) -> None:
         if self.progress:

@@ -64,11 +64,16 @@ def _in_worker() -> bool:
     return multiprocessing.parent_process() is not None
 
 
-def refuse_first_preflight(flag_dir: str) -> dict:
-    """The real preflight, except that the first worker to run it (a file, O_EXCL) fails it."""
-    from grader.cluster.preflight import worker_preflight
+def facts_preflight(**_) -> dict:
+    """The worker preflight without its sandbox half: the stand-in jobs start no sandbox."""
+    from grader.cluster.preflight import worker_facts
 
-    result = worker_preflight(isolation="none")
+    return worker_facts()
+
+
+def refuse_first_preflight(flag_dir: str) -> dict:
+    """The preflight's facts, except that the first worker to run it (a file, O_EXCL) fails it."""
+    result = facts_preflight()
     if not _in_worker():
         return result  # the client's own preflight
     try:
@@ -82,9 +87,7 @@ def refuse_first_preflight(flag_dir: str) -> dict:
 
 
 def other_version_preflight() -> dict:
-    from grader.cluster.preflight import worker_preflight
-
-    result = worker_preflight(isolation="none")
+    result = facts_preflight()
     if _in_worker():  # the client keeps its own version
         result["grader_version"] = "0.0.0-other"
     return result

@@ -19,7 +19,7 @@ import cluster_jobs
 from grader.cluster.address import ClusterAddress, parse_cluster
 from grader.cluster.canonical import canonical_report, canonical_reports
 from grader.cluster.executor import LocalExecutor
-from grader.cluster.preflight import own_facts, refusals, worker_preflight
+from grader.cluster.preflight import own_facts, refusals, worker_facts
 from grader.cluster.run import run_jobs
 from grader.cluster.shards import parse_shard, shard
 
@@ -65,14 +65,14 @@ def test_canonical_report_drops_times_and_nothing_else():
 
 def test_a_worker_with_another_grader_or_mnist_is_refused():
     own = own_facts()
-    assert refusals(own, {**worker_preflight(isolation="none")}) == []
+    assert refusals(own, worker_facts()) == []
     assert "grader 9.9 there" in refusals(own, {**own, "grader_version": "9.9"})[0]
     assert "MNIST copy" in refusals(own, {**own, "mnist_sha256": "0" * 64})[0]
     assert refusals(own, {**own, "problems": ["bubblewrap is not installed"]}) == ["bubblewrap is not installed"]
 
 
 def test_preflight_says_when_the_submissions_are_unreadable(tmp_path):
-    result = worker_preflight(isolation="none", submissions=str(tmp_path / "absent"))
+    result = worker_facts(submissions=str(tmp_path / "absent"))
     assert any("cannot read the submissions" in p for p in result["problems"])
     assert result["mnist_sha256"] and result["grader_version"]
 
@@ -146,7 +146,7 @@ def local2():
 
     with open_cluster(parse_cluster("local:2")) as cluster:
         # the stand-in jobs run no sandbox; the sandbox preflight is tested with the real run_job
-        executor = DaskExecutor(cluster, cluster_jobs.notebook_job, preflight_kwargs={"isolation": "none"})
+        executor = DaskExecutor(cluster, cluster_jobs.notebook_job, preflight=cluster_jobs.facts_preflight)
         assert len(executor.prepare()) == 2 and executor.refused == {}
         yield executor
 
@@ -269,7 +269,7 @@ def test_an_existing_scheduler_started_as_the_readme_says_runs_jobs_and_stops_re
         killer_cell = "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\nos._exit(0)"
         jobs = _class(tmp_path / "class", 2, {"s00": [killer_cell]})
         got = []
-        summary = run_jobs(jobs, cluster_jobs.notebook_job, got.append, cluster=address, preflight_kwargs={"isolation": "none"})
+        summary = run_jobs(jobs, cluster_jobs.notebook_job, got.append, cluster=address, preflight=cluster_jobs.facts_preflight)
         assert summary.finished == ["s01/ch10"]
         assert [o.job_id for o in summary.failed] == ["s00/ch10"] and summary.failed[0].killed_workers
         assert len(_markers(tmp_path, "s00/ch10")) == 3

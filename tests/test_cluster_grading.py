@@ -91,7 +91,7 @@ def _runs_a_kernel(pid: int) -> bool:
     while todo:
         child = todo.pop()
         cmdline = _cmdline(child)
-        if b"grader.inside.kernel" in cmdline and b"homl-grader-preflight-" not in cmdline:
+        if b"grader.inside.kernel" in cmdline and b"-preflight/" not in cmdline:
             return True
         todo += _children(child)
     return False
@@ -131,3 +131,13 @@ def test_a_dask_worker_killed_during_a_notebook_costs_no_grade(tmp_path, cli, sa
     assert reports["bob"]["score"] == 0  # graded, every answer wrong: no part "not graded"
     assert all(item["status"] == "failed" for item in reports["bob"]["items"]), reports["bob"]["items"]
     assert all(not r["problems"] for r in reports.values()), [r["problems"] for r in reports.values()]
+
+
+def test_workers_preflight_with_the_class_limits_and_say_why_they_failed(tmp_path, cli, sandbox_available):
+    pytest.importorskip("distributed")
+    submissions = write_class(tmp_path / "submissions", {"ann": ALL_RIGHT})
+    # TensorFlow cannot start in 200 MB: the local run refuses; each worker must refuse the same way
+    result = cli(submissions, "--out", tmp_path / "out", "--cluster", "local:1", "--memory-mb", "200", *COMMON)
+    assert result.exit_code != 0
+    assert "passed the preflight" in result.output and "its memory limit is too small for TensorFlow" in result.output, result.output
+    assert not list((tmp_path / "out").glob(f"*/{ASSIGNMENT}.json"))  # nobody's grade

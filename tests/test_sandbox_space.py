@@ -192,3 +192,33 @@ def test_a_notebook_creating_files_until_it_fails_fills_only_its_own_space(tmp_p
         assert any("most files and folders its sandbox allows (3,000)" in p for p in execution.problems())
         # the host's /dev/shm lost no inodes to it (other sandboxes may come and go meanwhile)
         assert os.statvfs("/dev/shm").f_ffree > shm_before - 1000
+
+
+PREFLIGHT_IN = """
+import sys
+from grader.data import mnist
+from grader.sandbox.limits import Limits
+from grader.sandbox.preflight import preflight
+files = mnist.sandbox_files(mnist.active())
+preflight("bubblewrap", Limits(), files.test_images, files.notebook_npz, root=sys.argv[1])
+"""
+
+
+def test_a_grader_killed_during_its_preflight_leaves_nothing_the_next_sweep_misses(tmp_path, sandbox_available):
+    import time
+
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    proc = subprocess.Popen([sys.executable, "-c", PREFLIGHT_IN, str(tmp_path)], env=env)
+    try:
+        deadline = time.monotonic() + 60
+        while not list(tmp_path.glob("*/work")) and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        assert list(tmp_path.glob("*/work")), "the preflight made no folder"
+    finally:
+        proc.kill()
+        proc.wait()
+    left = list(tmp_path.iterdir())
+    assert [p.name.startswith(f"homl-grader-{proc.pid}-") for p in left] == [True]
+    removed = cleanup.sweep_leftovers([tmp_path])
+    assert str(left[0]) in removed and list(tmp_path.iterdir()) == []
+    assert all(f"homl-grader-{proc.pid}-" in path for path in removed)  # its folder, and its cgroups if it had made them

@@ -55,7 +55,8 @@ def run_on_cluster(todo, grader_, settings, run, on_done, options: ClusterOption
     summary = run_jobs(
         jobs, options.job_fn or run_job, on_outcome,
         cluster=options.cluster, threads=options.threads, slurm=options.slurm,
-        preflight_kwargs={"isolation": grader_.isolation, "submissions": str(grader_.root.resolve())},
+        preflight_kwargs={"isolation": grader_.isolation, "submissions": str(grader_.root.resolve()),
+                          "limits": {name: getattr(settings.limits, name) for name in type(settings.limits).__dataclass_fields__}},
         progress=options.progress, on_cluster=options.on_cluster,
     )
     options.notes.extend(describe(summary))

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from grader.cluster.address import ClusterAddress
 from grader.cluster.threads import THREAD_VARS, thread_env
+from grader.wording import counted
 
 ALLOWED_FAILURES = 2  # retries of a job whose worker died while running it
 # the same settings as environment variables, for worker processes started elsewhere (Slurm jobs)
@@ -125,7 +126,7 @@ def open_cluster(address: ClusterAddress, *, threads: int | None = None, slurm: 
             if address.kind == "local":
                 cluster, threads = _local(address.workers, threads)
                 client, workers = Client(cluster), address.workers
-                description = f"a local Dask cluster of {address.workers} worker processes"
+                description = f"a local Dask cluster of {counted(address.workers, 'worker process', 'worker processes')}"
             elif address.kind == "scheduler":
                 try:
                     client = Client(address.address, timeout="20s")

@@ -43,6 +43,12 @@ class GraderWorkerPlugin(WorkerPlugin):
             await worker.set_resources(**{RESOURCE: 1})
 
 
+    def teardown(self, worker) -> None:
+        from grader.run.job import close_runners
+
+        close_runners()  # the kept evaluators, and each runner's scratch folder
+
+
 def preflight_of(dask_worker) -> dict[str, Any] | None:
     """Run on each worker by the client (`client.run`): the result its plugin kept."""
     return getattr(dask_worker, "homl_grader_preflight", None)

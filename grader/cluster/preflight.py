@@ -15,38 +15,33 @@ from typing import Any
 import grader
 
 
-def sandbox_problem(isolation: str) -> str | None:
-    """None when this machine can run notebooks with `isolation`, else why not: the local run's
-    own preflight (grader/sandbox/preflight.py: a kernel and the evaluator in the real sandbox)
-    when this grader has it, else bubblewrap's own check."""
-    if isolation == "none":
-        return None
-    try:
-        from grader.sandbox.preflight import preflight
-    except ImportError:
-        if isolation != "bubblewrap":
-            return f"this grader has no preflight for {isolation} isolation"
-        from grader.sandbox import bwrap
-
-        return bwrap.available()
-    from grader.data import mnist
+def sandbox_problem(isolation: str, limits: dict[str, Any] | None = None) -> str | None:
+    """None when this machine can run notebooks with `isolation` and `limits` (Limits' fields;
+    default: the defaults), else why not: the local run's own preflight (a kernel and the
+    evaluator in the real sandbox). The runner that passed it is kept for this worker's jobs."""
+    from grader.run.job import preflight_runner
     from grader.sandbox.limits import Limits
 
-    files = mnist.sandbox_files(mnist.active())
     try:
-        preflight(isolation, Limits(), files.test_images, files.notebook_npz)
+        preflight_runner(Limits(**(limits or {})), isolation)
     except Exception as exc:  # GraderError: its message says why and what to do
         return str(exc)
     return None
 
 
-def worker_preflight(isolation: str = "bubblewrap", submissions: str | None = None) -> dict[str, Any]:
+def worker_preflight(isolation: str = "bubblewrap", submissions: str | None = None, limits: dict[str, Any] | None = None) -> dict[str, Any]:
     """What this process can do and has: plain data, sent back to the client."""
+    facts = worker_facts(submissions)
+    if why := sandbox_problem(isolation, limits):
+        facts["problems"].insert(0, why)
+    return facts
+
+
+def worker_facts(submissions: str | None = None) -> dict[str, Any]:
+    """The worker's grader version and MNIST copy, and whether it can read the submissions."""
     from grader.data import mnist
 
     problems = []
-    if why := sandbox_problem(isolation):
-        problems.append(why)
     try:
         mnist_sha256 = mnist.active().sha256
     except Exception as exc:  # MnistError, or a broken data folder

@@ -26,6 +26,7 @@ from grader.data.reber import (
 )
 from grader.judge.verdict import Verdict
 from grader.judge.stats import binomial_log_p_value
+from grader.wording import counted
 
 # An honest generator's mean length over N strings is within this many standard errors of
 # the true mean except with probability below 3e-9 for N = 300 (Chernoff bound on the exact
@@ -101,7 +102,7 @@ def judge_generated(strings: Sequence, grammar: str = "embedded") -> Verdict:
     if n_distinct < distinct_required:
         caps.append(_CAP_NO_VARIETY)
         problems.append(
-            f"Only {_plural(n_distinct, 'distinct string')} among {n} (a random generator gives about "
+            f"Only {counted(n_distinct, 'distinct string')} among {n} (a random generator gives about "
             f"{typical:.0f}): transitions must be chosen at random."
         )
 
@@ -394,10 +395,6 @@ def _format_p(p_value: float, log10_p_value: float) -> str:
     if p_value == 0.0:  # below the smallest double: only its logarithm says how small
         return f"p < 1e{math.ceil(log10_p_value)}"
     return f"p = {p_value:.2g}"
-
-
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def _show(value: Any) -> str:

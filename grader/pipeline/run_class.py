@@ -48,7 +48,6 @@ from grader.run.plan import RunPlan, make_plan
 from grader.run.record import FORMAT, RunRecord, record_name
 from grader.errors import GraderError
 from grader.run.stage import Interrupted, RunEnvironment, Runner
-from grader.sandbox.preflight import preflight
 
 LOCK_NAME = ".grade.lock"
 RUNS = "runs"
@@ -407,8 +406,6 @@ def grade_class(
 
             run.graded += run_on_cluster(todo, grader_, settings, run, on_done, cluster)
         else:
-            if todo and settings.preflight:  # a sandbox that cannot start stops the run, before any grade
-                preflight(settings.isolation, settings.limits, settings.test_images, settings.notebook_mnist, root=None)
             run.graded += _run_all(todo, grader_, settings, jobs, run, on_done)
             if run.stopped:
                 raise GraderError(run.stopped)
@@ -472,6 +469,16 @@ def _run_all(todo, grader_: ClassGrader, settings: RunSettings, jobs: int, run: 
     written: list[Report] = []  # also those that finished while stopping
     starts = StartFailures()
     environment = RunEnvironment(settings.limits, settings.sandboxed, settings.notebook_mnist, settings.test_images, settings.sealed_images, settings.isolation)
+    ready: list[Runner] = []  # the preflight's runner, its evaluator already started
+    if todo and settings.preflight:  # a sandbox that cannot start stops the run, before any grade
+        first = Runner(environment)
+        try:
+            first.preflight()
+        except BaseException:
+            first.close()
+            raise
+        ready.append(first)
+        runners.append(first)
 
     def run_one(entry) -> Report:
         submission, nb, plan, name = entry
@@ -479,8 +486,9 @@ def _run_all(todo, grader_: ClassGrader, settings: RunSettings, jobs: int, run: 
             with runners_lock:
                 if run.interrupted:  # a queued job that started while stopping
                     raise Interrupted()
-                local.runner = Runner(environment)
-                runners.append(local.runner)
+                local.runner = ready.pop() if ready else Runner(environment)
+                if local.runner not in runners:
+                    runners.append(local.runner)
         try:
             record = local.runner.run(
                 {"student": submission.student, "assignment": submission.assignment, "sha256": submission.sha256,

@@ -22,7 +22,8 @@ from grader.run.plan import make_plan
 from grader.run.stage import RunEnvironment, Runner
 from grader.sandbox.limits import Limits
 
-_runners: dict[tuple, Runner] = {}  # one per worker thread and environment: its evaluator is kept
+_idle: dict[tuple, list[Runner]] = {}  # runners between jobs, by (limits, isolation): their evaluators are kept
+_all: list[Runner] = []
 _lock = threading.Lock()
 
 
@@ -44,22 +45,54 @@ def make_job(submission, spec: Assignment, seed: int, limits: Limits, isolation:
     }
 
 
-def _runner(limits: Limits, isolation: str) -> Runner:
-    key = (threading.get_ident(), limits, isolation)
+def _new_runner(limits: Limits, isolation: str) -> Runner:
+    files = mnist.sandbox_files(mnist.active())
+    runner = Runner(RunEnvironment(limits, isolation != "none", files.notebook_npz, files.test_images, files.sealed_images, isolation))
     with _lock:
-        if key not in _runners:
-            files = mnist.sandbox_files(mnist.active())
-            _runners[key] = Runner(RunEnvironment(
-                limits, isolation != "none", files.notebook_npz, files.test_images, files.sealed_images, isolation
-            ))
-        return _runners[key]
+        _all.append(runner)
+    return runner
+
+
+def _take_runner(limits: Limits, isolation: str) -> Runner:
+    with _lock:
+        idle = _idle.get((limits, isolation))
+        if idle:
+            return idle.pop()
+    return _new_runner(limits, isolation)
+
+
+def _give_back(runner: Runner, limits: Limits, isolation: str) -> None:
+    with _lock:
+        _idle.setdefault((limits, isolation), []).append(runner)
+
+
+def preflight_runner(limits: Limits, isolation: str) -> None:
+    """The sandbox preflight on this worker, as its jobs will run (same limits and isolation);
+    the runner that passed it, evaluator started, waits for the first job. GraderError if not."""
+    runner = _new_runner(limits, isolation)
+    try:
+        runner.preflight()
+    except BaseException:
+        close_runner(runner)
+        raise
+    _give_back(runner, limits, isolation)
+
+
+def close_runner(runner: Runner) -> None:
+    with _lock:
+        if runner in _all:
+            _all.remove(runner)
+        for idle in _idle.values():
+            if runner in idle:
+                idle.remove(runner)
+    runner.close()
 
 
 def close_runners() -> None:
     with _lock:
-        for runner in _runners.values():
-            runner.close()
-        _runners.clear()
+        runners = list(_all)
+    for runner in runners:
+        close_runner(runner)
 
 
 def run_job(job: dict) -> dict[str, bytes]:
@@ -77,7 +110,11 @@ def run_job(job: dict) -> dict[str, bytes]:
     )
     if plan.digest() != job["plan_digest"]:
         raise PlanMismatch("this worker makes another run plan than the instructor's (another grader version?)")
-    record = _runner(limits, job["isolation"]).run(
-        {**submission, "file": Path(submission["path"]).name}, nb, plan
-    )
+    runner = _take_runner(limits, job["isolation"])
+    try:
+        record = runner.run({**submission, "file": Path(submission["path"]).name}, nb, plan)
+    except BaseException:
+        close_runner(runner)  # it may be halfway through a notebook: never reused
+        raise
+    _give_back(runner, limits, job["isolation"])
     return record.to_files()

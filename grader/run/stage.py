@@ -95,6 +95,14 @@ class Runner:
             )
         return self._evaluator
 
+    def preflight(self) -> None:
+        """The sandbox preflight (grader/sandbox/preflight.py) in this runner's environment; its
+        evaluator stays up for the runs that follow. GraderError with the cause when it fails."""
+        from grader.sandbox.preflight import preflight
+
+        env = self.environment
+        preflight(env.isolation, env.limits, env.test_images, env.notebook_mnist, root=self.root, evaluator=self.evaluator)
+
     def cancel(self) -> None:
         """Stop the notebook or model being run now (its sandbox is killed); no more runs."""
         self.cancelled.set()

@@ -31,9 +31,9 @@ def owned_name(prefix: str = PREFIX) -> str:
     return f"{prefix}{os.getpid()}-"
 
 
-def make_root(parent: str | os.PathLike | None = None, prefix: str = PREFIX) -> Path:
+def make_root(parent: str | os.PathLike | None = None, prefix: str = PREFIX, suffix: str = "") -> Path:
     """A new private folder named after this process, for `sweep_leftovers` to find if it dies."""
-    return Path(tempfile.mkdtemp(prefix=owned_name(prefix), dir=parent))
+    return Path(tempfile.mkdtemp(prefix=owned_name(prefix), suffix=suffix, dir=parent))
 
 
 def _libc():

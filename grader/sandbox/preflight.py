@@ -9,13 +9,12 @@ to do when any of it fails.
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from pathlib import Path
 
 import nbformat
 
 from grader.errors import GraderError
+from grader.sandbox.cleanup import make_root, remove_quietly
 from grader.sandbox.evaluator import Evaluator, EvaluatorDown
 from grader.sandbox.execute import run_notebook
 from grader.sandbox.kernel import KernelPlan
@@ -26,6 +25,11 @@ MAX_SAID = 600  # characters of what the sandbox printed, quoted in the message
 
 # (what the sandbox printed, the cause, the fix); the first match wins
 KNOWN = [
+    (
+        ("ran out of memory",),
+        "its memory limit is too small for TensorFlow",
+        "Raise --memory-mb: importing TensorFlow alone takes about 300 MB, training a model more (the default is 4096).",
+    ),
     (
         ("No permissions to create new namespace", "Creating new namespace failed", "setting up uid map",
          "unshare", "Operation not permitted"),
@@ -77,12 +81,15 @@ def preflight(
     test_images: Path | None = None,
     notebook_mnist: Path | None = None,
     root: Path | None = None,
+    evaluator: Evaluator | None = None,
 ) -> None:
     """Start a kernel that imports TensorFlow, and the model evaluator, exactly as grading will;
     raise GraderError with the cause and the fix if either fails. `isolation` is what
-    choose_isolation() returned; "none" checks the unsandboxed kernel and evaluator the same way."""
+    choose_isolation() returned; "none" checks the unsandboxed kernel and evaluator the same way.
+    Given a grading worker's own `evaluator`, that one is started and left running for its work
+    (a TensorFlow start saved); otherwise one is started and closed."""
     sandboxed = isolation != "none"
-    folder = Path(tempfile.mkdtemp(prefix="homl-grader-preflight-", dir=root))
+    folder = make_root(root, suffix="-preflight")  # named after this process: a later run sweeps it if this one is killed
     try:
         work, io = folder / "work", folder / "io"
         work.mkdir()
@@ -95,16 +102,17 @@ def preflight(
         failure = execution.kernel_died or next(iter(execution.errors.values()), None)
         if failure or not execution.ran:
             said = failure or "the cell did not run"
-            if execution.out_of_memory:
-                said += f" (out of memory: --memory-mb {limits.memory_mb} is too small for TensorFlow)"
             raise GraderError(explain(said, f"a kernel in the {isolation} sandbox could not import TensorFlow"))
-        evaluator = Evaluator(folder / "evaluator", limits, sandboxed, test_images, isolation=isolation if sandboxed else None)
+        kept = evaluator is not None
+        if evaluator is None:
+            evaluator = Evaluator(folder / "evaluator", limits, sandboxed, test_images, isolation=isolation if sandboxed else None)
         try:
             evaluator.start()
         except EvaluatorDown as exc:
             raise GraderError(explain(str(exc), f"the model evaluator did not start in the {isolation} sandbox")) from exc
         finally:
-            evaluator.close()
+            if not kept or evaluator.proc is None:
+                evaluator.close()
     finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        remove_quietly(folder)
 
