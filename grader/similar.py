@@ -55,9 +55,14 @@ def notebook_code(path: str | Path) -> str:
     """The notebook's code cells, joined; IPython magics and shell lines left out. "" if unreadable."""
     try:
         nb = json.loads(Path(path).read_bytes().decode("utf-8-sig"))
-        cells = nb.get("cells", []) if isinstance(nb, dict) else []
     except (OSError, ValueError, RecursionError):
         return ""
+    return code_of(nb)
+
+
+def code_of(nb: Any) -> str:
+    """notebook_code() of a notebook already read (a dict, or nbformat's NotebookNode)."""
+    cells = nb.get("cells", []) if isinstance(nb, dict) else []
     sources = []
     for cell in cells:
         if not isinstance(cell, dict) or cell.get("cell_type") != "code":
@@ -249,3 +254,25 @@ def write_pairs_page(path: str | Path, pairs: list[Pair]) -> Path:
 
     body = "<h1>Similar submissions</h1>" + pairs_html(pairs)
     return atomic_write_text(path, page("Similar submissions", body))
+
+
+def stub_code(solutions: Path | None) -> dict[str, str]:
+    """{assignment: code of the stub students were given}, made from the solution notebooks as
+    `grade assign` makes the stubs (so no stub folder is needed)."""
+    from grader.assign.generate import student_notebook
+    from grader.assign.spec import load_solution
+
+    stubs = {}
+    for path in sorted(Path(solutions).glob("*.ipynb")) if solutions else ():
+        try:
+            stub, spec = student_notebook(load_solution(path)[0])
+        except Exception:  # a solution `grade assign` would refuse: its stub code counts as the students' own
+            continue
+        stubs[spec.id] = code_of(stub)
+    return stubs
+
+
+def class_pairs(submissions: list, solutions: Path | None, threshold: float = THRESHOLD) -> list[Pair]:
+    """similar_pairs() of a class run's submissions (.student, .assignment, .path), stub code removed."""
+    notebooks = [(s.student, s.assignment, notebook_code(s.path)) for s in submissions]
+    return similar_pairs(notebooks, stub_code(solutions), threshold)

@@ -79,3 +79,52 @@ def test_grade_similar_command(tmp_path, stub):
     lines = [line for line in result.output.splitlines() if "honest_" in line or "copied" in line]
     assert len(lines) == 1 and "copied_from_ben" in lines[0] and "honest_ben" in lines[0]
     assert "side by side" in result.output and out.read_text().count("<pre>") >= 4
+
+
+SHARED_HELPER = '''
+def summarize_layers(sizes):
+    """Parameters of a dense stack, layer by layer."""
+    report, total = [], 0
+    for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+        weights = fan_in * fan_out + fan_out
+        total += weights
+        report.append(f"{fan_in:>4} -> {fan_out:<4} {weights:>8,d} parameters")
+    report.append(f"total: {total:,d}")
+    return "\\n".join(report)
+
+print(summarize_layers([784, 300, 100, 10]))
+'''
+
+OWN_HELPER = '''
+import math
+def glorot_scale(n_in, n_out):
+    return math.sqrt(6 / (n_in + n_out))
+for n in (10, 100, 1000):
+    print(n, round(glorot_scale(n, n), 4))
+'''
+
+
+def test_the_class_report_of_a_grading_run_lists_near_copies_only(tmp_path, cli, sandbox_available):
+    from conftest import ALL_RIGHT, MLP_NO_RELU, Q1_WRONG, XOR_WRONG, write_class
+
+    submissions = write_class(tmp_path / "submissions", {
+        "ann": (*ALL_RIGHT, SHARED_HELPER),
+        "bob": (*ALL_RIGHT, SHARED_HELPER.replace("report", "lines")),  # renamed: still the same code
+        "cat": (Q1_WRONG, XOR_WRONG, MLP_NO_RELU, OWN_HELPER),
+    })
+    result = cli(submissions, "--out", tmp_path / "out", "-j", "2")
+    assert result.exit_code == 0, result.output
+    page = (tmp_path / "out" / "class.html").read_text()
+    section = page[page.index("id='similar'"):]
+    assert "ann" in section and "bob" in section and "summarize_layers" in section
+    assert "cat" not in section and "glorot_scale" not in section
+
+
+def test_the_stub_code_made_from_the_solutions_is_the_shipped_stubs():
+    from grader.similar import stub_code
+
+    repo = Path(__file__).resolve().parents[1]
+    stubs = stub_code(repo / "solutions")
+    assert sorted(stubs) == ["ch10", "ch14"]
+    for name, code in stubs.items():
+        assert code == notebook_code(repo / "assignments" / f"{name}.ipynb")

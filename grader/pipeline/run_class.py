@@ -28,6 +28,7 @@ from grader.checks import JudgeContext
 from grader.deadlines import late_fields, late_penalty, load_course
 from grader.gradebook import GRADEBOOK_NAME, Gradebook
 from grader.gradebook.regrade import reasons, write_regrade_log
+from grader.logfile import logger
 from grader.judge.run import judge_run, judging_version, key_version, part_keys, settings_used
 from grader.notebook.load import NotebookProblem, read_notebook
 from grader.notebook.match import find_submissions
@@ -423,11 +424,23 @@ def grade_class(
             write_summary(out, run.reports, run.ungraded, submissions)
             changed = run.graded or run.rejudged or not (out / "class.html").exists()
             if run.reports and changed:  # a minute of matplotlib for a class of hundreds: only when needed
-                write_class_report(out, read_reports(out), submissions, run.ungraded)
+                write_class_report(out, read_reports(out), submissions, run.ungraded, similar=_similar(submissions, settings))
         finally:
             store.close()
             lock.release()
             staging.cleanup()
+
+
+def _similar(submissions: list[Submission], settings: RunSettings) -> list | None:
+    """Pairs of unusually alike notebooks for class.html; None (no section) if they cannot be
+    found: that must never cost the class its report."""
+    from grader.similar import class_pairs
+
+    try:
+        return class_pairs(submissions, settings.solutions)
+    except Exception:
+        logger().warning("similar submissions were not looked for", exc_info=True)
+        return None
 
 
 class StartFailures:
