@@ -157,8 +157,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=1, help="runs of each route (the best counts)")
     parser.add_argument("--table-only", action="store_true", help="skip the overhead measurement")
     parser.add_argument("--measure", action="store_true", help="measure the reference notebooks' CPU cost here first")
-    parser.add_argument("--ch10-cpu", type=float, default=36.0, help="CPU seconds of one ch10 notebook (default: README)")
-    parser.add_argument("--ch14-cpu", type=float, default=50.0, help="CPU seconds of one ch14 notebook (default: README)")
+    parser.add_argument("--ch10-cpu", type=float, default=41.0, help="CPU seconds of one ch10 notebook (default: README)")
+    parser.add_argument("--ch14-cpu", type=float, default=63.0, help="CPU seconds of one ch14 notebook (default: README)")
     parser.add_argument("--worker-start", type=float, default=10.0, help="seconds for a worker to start (Dask, TensorFlow)")
     args = parser.parse_args(argv)
     if not args.table_only:
