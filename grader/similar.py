@@ -272,7 +272,28 @@ def stub_code(solutions: Path | None) -> dict[str, str]:
     return stubs
 
 
-def class_pairs(submissions: list, solutions: Path | None, threshold: float = THRESHOLD) -> list[Pair]:
-    """similar_pairs() of a class run's submissions (.student, .assignment, .path), stub code removed."""
+def class_pairs(submissions: list, solutions: Path | None, cache: Path | None = None, threshold: float = THRESHOLD) -> list[Pair]:
+    """similar_pairs() of a class run's submissions (.student, .assignment, .path, .sha256), stub code
+    removed. With `cache` (a JSON file), pairs are kept there and found again only when a notebook,
+    a stub or the threshold changed: a regrade of a large class does not compare every pair again."""
+    stubs = stub_code(solutions)
+    digest = hashlib.sha256(json.dumps([
+        THRESHOLD, threshold, NOISE, GUARANTEE, sorted(stubs.items()),
+        sorted((s.student, s.assignment, s.sha256) for s in submissions),
+    ]).encode()).hexdigest()
+    if cache is not None:
+        try:
+            kept = json.loads(cache.read_text(encoding="utf-8"))
+            if kept["digest"] == digest:
+                return [Pair(**{**p, "blocks": [Block(**b) for b in p["blocks"]]}) for p in kept["pairs"]]
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
     notebooks = [(s.student, s.assignment, notebook_code(s.path)) for s in submissions]
-    return similar_pairs(notebooks, stub_code(solutions), threshold)
+    pairs = similar_pairs(notebooks, stubs, threshold)
+    if cache is not None:
+        from dataclasses import asdict
+
+        from grader.report.files import atomic_write_text
+
+        atomic_write_text(cache, json.dumps({"digest": digest, "pairs": [asdict(p) for p in pairs]}))
+    return pairs

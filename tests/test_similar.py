@@ -128,3 +128,27 @@ def test_the_stub_code_made_from_the_solutions_is_the_shipped_stubs():
     assert sorted(stubs) == ["ch10", "ch14"]
     for name, code in stubs.items():
         assert code == notebook_code(repo / "assignments" / f"{name}.ipynb")
+
+
+def test_class_pairs_are_kept_until_a_notebook_changes(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    import grader.similar as similar
+
+    subs = [SimpleNamespace(student=n, assignment="ch10", sha256=n, path=write_notebook(tmp_path / n / "ch10.ipynb", code_of(n)))
+            for n in HONEST + ["copied_from_ben"]]
+    cache = tmp_path / "similar.json"
+    first = similar.class_pairs(subs, None, cache=cache)
+    assert [(p.student_a, p.student_b) for p in first] == [("copied_from_ben", "honest_ben")]
+
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("compared every pair again")
+
+    monkeypatch.setattr(similar, "similar_pairs", must_not_run)
+    again = similar.class_pairs(subs, None, cache=cache)
+    assert [(p.student_a, p.student_b, p.share_a, len(p.blocks)) for p in again] == \
+        [(p.student_a, p.student_b, p.share_a, len(p.blocks)) for p in first]
+    assert similar.pairs_html(again) == similar.pairs_html(first)
+    subs[0].sha256 = "changed"
+    with pytest.raises(AssertionError, match="compared every pair again"):
+        similar.class_pairs(subs, None, cache=cache)

@@ -424,20 +424,23 @@ def grade_class(
             write_summary(out, run.reports, run.ungraded, submissions)
             changed = run.graded or run.rejudged or not (out / "class.html").exists()
             if run.reports and changed:  # a minute of matplotlib for a class of hundreds: only when needed
-                write_class_report(out, read_reports(out), submissions, run.ungraded, similar=_similar(submissions, settings))
+                write_class_report(out, read_reports(out), submissions, run.ungraded, similar=_similar(submissions, settings, out))
         finally:
             store.close()
             lock.release()
             staging.cleanup()
 
 
-def _similar(submissions: list[Submission], settings: RunSettings) -> list | None:
+SIMILAR_CACHE = "similar.json"  # pairs found, and the notebooks they were found among
+
+
+def _similar(submissions: list[Submission], settings: RunSettings, out: Path) -> list | None:
     """Pairs of unusually alike notebooks for class.html; None (no section) if they cannot be
     found: that must never cost the class its report."""
     from grader.similar import class_pairs
 
     try:
-        return class_pairs(submissions, settings.solutions)
+        return class_pairs(submissions, settings.solutions, cache=out / SIMILAR_CACHE)
     except Exception:
         logger().warning("similar submissions were not looked for", exc_info=True)
         return None
