@@ -405,8 +405,6 @@ def release_command(folder, assignments, solutions, template, wheel, wheel_url):
     except ReleaseError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"wrote {made.folder}: {', '.join(p.name for p in made.notebooks)}" + (f", {made.wheel.name}" if made.wheel else f", installs {wheel_url}"))
-    for note in made.notes:
-        click.echo(f"note: {note}", err=True)
 
 
 @main.command("export")

@@ -31,11 +31,6 @@ from grader.assign.spec import STATIC_KINDS, load_public_specs, load_solution
 WORKFLOW = Path(__file__).resolve().parents[1] / "examples" / "github-classroom" / ".github" / "workflows" / "grade.yml"
 SOURCE_PLACEHOLDER = "EDIT-ME"  # the workflow's GRADER_SOURCE until an instructor sets it
 MIN_LINE = 12  # shorter solution lines (`return x`, `pass`) say nothing about the answer
-# Files of the grader that hold solution lines because the grader needs its own trusted version of
-# what a student writes; `grade check` imports them, so they stay, and the release says so.
-ACCEPTED = {
-    "grader/data/reber.py": "the grader's Reber generator and one-hot encoder (ch14.q7), used by grade check",
-}
 TEXT_SUFFIXES = {".py", ".json", ".ipynb", ".md", ".txt", ".yml", ".yaml", ".cfg", ".toml", ".html", ".j2", ""}
 
 
@@ -48,7 +43,6 @@ class Release:
     folder: Path
     wheel: Path | None  # None when the template points at a published wheel (`wheel_url`)
     notebooks: list[Path]
-    notes: list[str]  # solution lines the release carries knowingly (see ACCEPTED)
 
 
 # ---- checking a release against the solutions -------------------------------------------------
@@ -110,15 +104,12 @@ def _texts(folder: Path) -> Iterator[tuple[str, str]]:
         yield from members(path.relative_to(folder).as_posix(), path.read_bytes())
 
 
-def leaks(folder: Path, solutions: Path) -> tuple[list[str], list[str]]:
-    """What in `folder` gives students a solution or a key: (leaks, accepted overlaps).
-
-    Accepted overlaps are solution lines inside the grader's own files listed in ACCEPTED."""
+def leaks(folder: Path, solutions: Path) -> list[str]:
+    """What in `folder` gives students a solution or a key (empty: nothing)."""
     region = solution_lines(solutions)
     keys = key_texts(solutions)
-    found, accepted = [], []
+    found = []
     for name, text in _texts(folder):
-        member = name.rpartition("!")[2]
         if name.endswith(".ipynb") and ("### BEGIN SOLUTION" in text or "### ITEM" in text):
             found.append(f"{name}: a solution notebook (solution markers or item cells)")
         if name.endswith(".json") and _json_keys(text):
@@ -126,12 +117,8 @@ def leaks(folder: Path, solutions: Path) -> tuple[list[str], list[str]]:
         for label, key in keys.items():
             if key in text:
                 found.append(f"{name}: the {label}")
-        lines = sorted({line.strip() for line in text.split("\n")} & region)
-        if lines and member in ACCEPTED:
-            accepted.append(f"{name}: {len(lines)} solution lines ({ACCEPTED[member]})")
-        else:
-            found += [f"{name}: solution code {line!r}" for line in lines]
-    return found, accepted
+        found += [f"{name}: solution code {line!r}" for line in sorted({line.strip() for line in text.split("\n")} & region)]
+    return found
 
 
 def _json_keys(text: str) -> list[object]:
@@ -228,7 +215,6 @@ def build_release(
         for notebook in notebooks:
             shutil.copy2(notebook, staging / notebook.name)
         names = [n.name for n in notebooks]
-        notes: list[str] = []
         if template:
             if wheel_url:
                 source = f"homl-grader @ {wheel_url}"
@@ -247,11 +233,11 @@ def build_release(
             sums = [f"{hashlib.sha256(p.read_bytes()).hexdigest()}  {p.name}" for p in sorted(staging.iterdir())]
             (staging / "SHA256SUMS").write_text("\n".join(sums) + "\n")
         if solutions is not None and Path(solutions).is_dir():
-            found, notes = leaks(staging, Path(solutions))
+            found = leaks(staging, Path(solutions))
             if found:
                 raise ReleaseError("the release would give students solutions or keys:\n" + "\n".join(found[:20]))
         out.mkdir(parents=True, exist_ok=True)
         for path in staging.iterdir():
             shutil.move(path, out / path.name)
     shipped = sorted(out.rglob("homl_grader-*.whl"))
-    return Release(out, shipped[0] if shipped else None, [out / n for n in names], notes)
+    return Release(out, shipped[0] if shipped else None, [out / n for n in names])

@@ -11,17 +11,19 @@ from grader.data.reber import (
     CHARS,
     DEFAULT_REBER_GRAMMAR,
     EMBEDDED_REBER_GRAMMAR,
+    POOL_PATH,
     evaluation_set,
     expected_length_stats,
-    generate_corrupted_string,
-    generate_string,
     is_grammatical,
     is_one_substitution_from_grammatical,
     length_distribution,
     one_hot_batch,
     string_to_one_hot,
+    pool_strings,
+    string_probabilities,
     typical_distinct_count,
 )
+from tools.reber_pool import generate_corrupted_string, generate_string, make_pool, pool_text
 from grader.judge.reber_verdicts import (
     MEAN_LENGTH_Z,
     judge_classifier,
@@ -312,7 +314,39 @@ def test_mean_length_check_rarely_fails_an_honest_generator():
 
 
 def test_honest_strings_are_varied():
-    assert typical_distinct_count(300) > 100  # about 112: no string is more likely than 1/16
+    assert typical_distinct_count(300) > 100  # about 111: no string is more likely than 1/16
+
+
+def test_string_probabilities_agree_with_enumeration_and_sampling():
+    probabilities, rare = string_probabilities(EMBEDDED, 1e-7)
+    assert sum(probabilities.values()) + rare == pytest.approx(1.0, abs=1e-9)
+    short = {s for s in probabilities if len(s) <= 14}
+    assert short == all_strings_up_to(EMBEDDED, 14)  # every short string, and only grammatical ones
+    assert probabilities["BTBTXSETE"] == pytest.approx(1 / 16)  # T (1/2), then BTXSE: T, X, S (1/8)
+    sampled = [len({generate_string(EMBEDDED, random.Random(k * 1000 + i)) for i in range(300)}) for k in range(40)]
+    assert typical_distinct_count(300) == pytest.approx(np.mean(sampled), abs=3 * np.std(sampled) / math.sqrt(40) + 0.5)
+
+
+# --- the pool the grader ships instead of a generator ---------------------------------------
+
+
+def test_the_shipped_pool_is_the_one_the_trusted_generators_make():
+    assert POOL_PATH.read_text(encoding="utf-8") == pool_text(make_pool())
+
+
+def test_the_pool_holds_grammatical_and_one_letter_corrupted_strings():
+    good, bad = pool_strings("grammatical"), pool_strings("corrupted")
+    assert len(good) == len(bad) >= 4000  # an evaluation set draws 2,000 of each without replacement
+    assert all(is_grammatical(s) for s in good) and not any(is_grammatical(s) for s in bad)
+    assert all(is_one_substitution_from_grammatical(s) for s in bad[:300])
+    mean, _ = expected_length_stats()
+    assert np.mean([len(s) for s in good]) == pytest.approx(mean, abs=0.15)
+
+
+def test_the_graders_package_holds_no_generator():
+    import grader.data.reber as shipped
+
+    assert not hasattr(shipped, "generate_string") and not hasattr(shipped, "generate_corrupted_string")
 
 
 # --- judge_generated ----------------------------------------------------------------------

@@ -124,10 +124,10 @@ class ReberClassifier(Check):
     kind: str = "model"
 
     def plan(self, part, rng, mode) -> PartPlan:
-        if mode == "grade":  # fresh strings from a seed the student cannot know
-            strings = {"seed": int(rng.integers(2**31)), "n_each": 2000}
+        if mode == "grade":  # a sample of the pool by a seed the student cannot know
+            strings = {"seed": int(rng.integers(2**31)), "n_each": 2000, "pool": reber.pool_digest()}
         else:
-            strings = {"seed": 0, "n_each": CHECK_REBER_STRINGS}
+            strings = {"seed": 0, "n_each": CHECK_REBER_STRINGS, "pool": reber.pool_digest()}
         return PartPlan(model={"file": part.file, "reber": strings})
 
     @staticmethod

@@ -1,19 +1,24 @@
-"""The (embedded) Reber grammar: the grader's trusted generator, recognizer and encodings.
+"""The (embedded) Reber grammar: the grader's recognizer, encodings and evaluation strings.
 
 Grammars use the format of the book's exercise (Géron, *Hands-On Machine Learning*, ch14
 exercise 8): a list of states, each a list of ``(production, next_state)`` transitions.
 State 0 is the start. A production is either a letter or a whole grammar (which expands to
-one full string of that grammar); ``next_state is None`` ends the string. Generation walks
-from state 0 choosing uniformly among the current state's transitions, as the book does.
+one full string of that grammar); ``next_state is None`` ends the string. A string's
+probability is that of the walk from state 0 choosing uniformly among transitions.
 
-Randomness always comes from an explicit ``random.Random`` so that every set the grader
-builds is reproducible from a seed.
+ch14.q7 asks students to write the generators, and `grade check` ships this module to them:
+so it holds no generator. Every string the grader needs comes from a fixed pool drawn once by
+the trusted generators in `tools/reber_pool.py` (outside the package): `reber_pool.json`.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import json
 import math
 import random
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
@@ -42,45 +47,14 @@ EMBEDDED_REBER_GRAMMAR = [
 
 Grammar = list  # list[list[tuple[str | Grammar, int | None]]]
 
-
-# --- generation ---------------------------------------------------------------------------
-
-
-def generate_string(grammar: Grammar, rng: random.Random) -> str:
-    """One random string of `grammar`, walking from state 0 with uniform choices."""
-    state = 0
-    parts = []
-    while state is not None:
-        production, state = rng.choice(grammar[state])
-        if not isinstance(production, str):  # a nested grammar: expand it fully
-            production = generate_string(production, rng)
-        parts.append(production)
-    return "".join(parts)
-
-
-def generate_corrupted_string(
-    grammar: Grammar, rng: random.Random, chars: str = CHARS, max_attempts: int = 1000
-) -> str:
-    """A grammatical string with one letter replaced by a different one, never grammatical.
-
-    Unlike the book, the result is checked: a substitution can by chance produce another
-    grammatical string, and such a string must not be labelled "corrupted".
-    """
-    for _ in range(max_attempts):
-        good = generate_string(grammar, rng)
-        index = rng.randrange(len(good))
-        bad_char = rng.choice(sorted(set(chars) - {good[index]}))
-        corrupted = good[:index] + bad_char + good[index + 1 :]
-        if not is_grammatical(corrupted, grammar):
-            return corrupted
-    raise RuntimeError(f"no ungrammatical substitution found in {max_attempts} attempts")
+POOL_PATH = Path(__file__).with_name("reber_pool.json")
 
 
 # --- recognition --------------------------------------------------------------------------
 
 
 def is_grammatical(string: str, grammar: Grammar = EMBEDDED_REBER_GRAMMAR) -> bool:
-    """Whether `generate_string(grammar, ...)` can produce exactly `string`.
+    """Whether a walk through `grammar` can produce exactly `string`.
 
     Simulates the grammar as a nondeterministic machine over all positions, so it needs
     neither a deterministic grammar nor a particular nesting depth. (A grammar whose nested
@@ -140,15 +114,14 @@ def is_one_substitution_from_grammatical(
 
 def string_to_one_hot(string: str, n_steps: int, chars: str = CHARS) -> np.ndarray:
     """float32 array (n_steps, len(chars)): row i one-hot encodes string[i]; rows after the end are 0."""
-    if len(string) > n_steps:
+    if n_steps < len(string):
         raise ValueError(f"string of length {len(string)} does not fit in {n_steps} steps")
-    char_to_index = {char: index for index, char in enumerate(chars)}
-    output = np.zeros((n_steps, len(chars)), dtype=np.float32)
-    for position, char in enumerate(string):
-        if char not in char_to_index:
-            raise ValueError(f"letter {char!r} of {string!r} is not one of {chars!r}")
-        output[position, char_to_index[char]] = 1.0
-    return output
+    unknown = sorted(set(string) - set(chars))
+    if unknown:
+        raise ValueError(f"letter {unknown[0]!r} of {string!r} is not one of {chars!r}")
+    rows = np.zeros((n_steps, len(chars)), dtype=np.float32)
+    rows[: len(string)] = np.eye(len(chars), dtype=np.float32)[[chars.index(c) for c in string]]
+    return rows
 
 
 def one_hot_batch(strings: Sequence[str], n_steps: int, chars: str = CHARS) -> np.ndarray:
@@ -162,17 +135,33 @@ def one_hot_batch(strings: Sequence[str], n_steps: int, chars: str = CHARS) -> n
 # --- the evaluation set -------------------------------------------------------------------
 
 
-def evaluation_set(
-    seed: int, n_each: int = 2000, grammar: Grammar = EMBEDDED_REBER_GRAMMAR
-) -> tuple[list[str], np.ndarray]:
-    """`n_each` grammatical and `n_each` corrupted strings, shuffled; deterministic for a seed.
+@functools.lru_cache(maxsize=1)
+def _pool() -> dict:
+    return json.loads(POOL_PATH.read_text(encoding="utf-8"))
+
+
+@functools.lru_cache(maxsize=1)
+def pool_digest() -> str:
+    """Of the pool file: a run plan names it, so a new pool runs the notebooks again."""
+    return hashlib.sha256(POOL_PATH.read_bytes()).hexdigest()[:16]
+
+
+def pool_strings(kind: str = "grammatical") -> list[str]:
+    """The pool's embedded Reber strings: "grammatical", or "corrupted" (one letter replaced,
+    checked ungrammatical). Independent draws, in the order drawn."""
+    return _pool()[kind]
+
+
+def evaluation_set(seed: int, n_each: int = 2000) -> tuple[list[str], np.ndarray]:
+    """`n_each` grammatical and `n_each` corrupted embedded Reber strings, shuffled; deterministic
+    for a seed: a sample of the pool without replacement (the pool's strings are independent draws).
 
     Returns (strings, labels) with labels an int64 array of shape (2 * n_each,): 1 for a
     grammatical string, 0 for a corrupted one.
     """
     rng = random.Random(seed)
-    good = [(generate_string(grammar, rng), 1) for _ in range(n_each)]
-    bad = [(generate_corrupted_string(grammar, rng), 0) for _ in range(n_each)]
+    good = [(string, 1) for string in rng.sample(pool_strings("grammatical"), n_each)]
+    bad = [(string, 0) for string in rng.sample(pool_strings("corrupted"), n_each)]
     pairs = good + bad
     rng.shuffle(pairs)
     strings = [string for string, _ in pairs]
@@ -184,7 +173,7 @@ def evaluation_set(
 
 
 def length_distribution(grammar: Grammar = EMBEDDED_REBER_GRAMMAR, max_length: int = 200) -> np.ndarray:
-    """pmf[L] = P(len(generate_string(grammar)) == L) for L = 0..max_length, computed exactly.
+    """pmf[L] = P(a random string of `grammar` has length L) for L = 0..max_length, computed exactly.
 
     Dynamic programming over lengths: every production is at least one letter long, so the
     distribution of lengths from each state at length L only needs shorter lengths. Mass
@@ -230,14 +219,38 @@ def expected_length_stats(grammar: Grammar = EMBEDDED_REBER_GRAMMAR) -> tuple[fl
     return mean, math.sqrt(variance)
 
 
-def typical_distinct_count(
-    n_strings: int, grammar: Grammar = EMBEDDED_REBER_GRAMMAR, replicates: int = 20, seed: int = 0
-) -> float:
-    """Average number of distinct strings among `n_strings` generated ones (fixed-seed sampling).
+def typical_distinct_count(n_strings: int, grammar: Grammar = EMBEDDED_REBER_GRAMMAR, min_probability: float = 1e-7) -> float:
+    """Expected number of distinct strings among `n_strings` independent random strings of `grammar`:
+    the sum over strings s of 1 - (1 - P(s))^n. Strings less likely than `min_probability` are
+    counted as n * P(s) (their exact term differs by less than (n P(s))^2 / 2 each)."""
+    probabilities, rare_mass = string_probabilities(grammar, min_probability)
+    return float(sum(1.0 - (1.0 - p) ** n_strings for p in probabilities.values()) + n_strings * rare_mass)
 
-    Estimated by sampling because the exact value needs a sum over infinitely many strings;
-    with a fixed seed the number is the same on every run.
-    """
-    rng = random.Random(seed)
-    counts = [len({generate_string(grammar, rng) for _ in range(n_strings)}) for _ in range(replicates)]
-    return sum(counts) / replicates
+
+def string_probabilities(grammar: Grammar, min_probability: float) -> tuple[dict[str, float], float]:
+    """({string: probability} of every string of `grammar` at least `min_probability` likely,
+    the total probability of the others), by walking every path from state 0."""
+    found: dict[str, float] = {}
+    rare = 0.0
+    nested: dict[int, tuple[dict[str, float], float]] = {}
+    pending = [(0, "", 1.0)]
+    while pending:
+        state, text, p = pending.pop()
+        share = p / len(grammar[state])
+        for production, next_state in grammar[state]:
+            if isinstance(production, str):
+                pieces = [(production, 1.0)]
+            else:
+                if id(production) not in nested:
+                    nested[id(production)] = string_probabilities(production, min_probability)
+                inner, inner_rare = nested[id(production)]
+                rare += share * inner_rare
+                pieces = list(inner.items())
+            for piece, q in pieces:
+                if share * q < min_probability:
+                    rare += share * q
+                elif next_state is None:
+                    found[text + piece] = found.get(text + piece, 0.0) + share * q
+                else:
+                    pending.append((next_state, text + piece, share * q))
+    return found, rare

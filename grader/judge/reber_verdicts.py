@@ -33,8 +33,8 @@ from grader.wording import counted
 # length distribution; see tests/test_reber.py).
 MEAN_LENGTH_Z = 7.0
 
-# Honest generators produce about 112 distinct strings out of 300; requiring half of the
-# typical count fails a fixed string or a handful of them. By McDiarmid's inequality (one
+# Honest generators produce about 111 distinct strings out of 300 (110.9 expected); requiring
+# half of the typical count fails a fixed string or a handful of them. By McDiarmid's inequality (one
 # string changes the count by at most 1) an honest generator falls short with probability
 # below exp(-2 * 56**2 / 300) ~ 1e-9.
 DISTINCT_FRACTION_REQUIRED = 0.5
@@ -70,7 +70,7 @@ def judge_generated(strings: Sequence, grammar: str = "embedded") -> Verdict:
     - every output must be a str accepted by the recognizer; otherwise the fraction is at
       most 0.5 * (share of grammatical strings);
     - the number of distinct strings must be at least half what an honest generator
-      typically gives for this N (about 112 for N = 300); otherwise at most 0.25;
+      typically gives for this N (about 111 for N = 300); otherwise at most 0.25;
     - the mean length must be within 7 standard errors of the true mean (12 letters, about
       +/- 1.4 for N = 300); otherwise at most 0.5;
     - (embedded grammar) the grammatical strings must take the T...T and P...P branches in the
@@ -180,7 +180,7 @@ def branch_balance(grammatical: Sequence[str]) -> dict:
 
 @functools.lru_cache(maxsize=64)
 def _typical_distinct_count(n: int, grammar: str = "embedded") -> float:
-    # Cached: it samples 20 * n strings, and the grader asks for the same n for every student.
+    # Cached: it walks ~20,000 strings, and the grader asks for the same n for every student.
     return typical_distinct_count(n, GRAMMARS[grammar])
 
 

@@ -1,0 +1,1 @@
+"""Maintainers' tools: run from the repository, never shipped in the grader's wheel."""
