@@ -149,3 +149,33 @@ def test_the_students_package_holds_no_answer_key(tmp_path):
     assert len(keys) > 50
     leaks = [(k, n) for k in keys for n, text in texts.items() if k in text]
     assert not leaks
+
+
+def test_check_of_chens_ch14_gives_the_cause_of_a_keras_error_and_judges_the_public_example(tmp_path):
+    # chen's notebook (the example class) stacks two SimpleRNNs without return_sequences=True
+    path = tmp_path / "ch14.ipynb"
+    shutil.copy(ROOT / "examples" / "submissions" / "chen" / "ch14.ipynb", path)
+    rows = {r.part: r for r in check_notebook(path, sandboxed=True, limits=LIMITS).rows}
+    stacked = rows["build_stacked_rnn"]
+    assert not stacked.ok and "expected ndim=3" in stacked.message
+    assert "Hint:" in stacked.message and "return_sequences=True" in stacked.message
+    assert rows["string_to_one_hot_vectors"].ok  # its public example call has no `chars`: read as given
+
+
+
+def test_a_fault_of_the_grader_in_one_part_is_said_and_the_others_are_still_checked(tmp_path, monkeypatch):
+    import grader.check.run as check_run
+
+    real = check_run.check_for
+
+    class Broken:
+        def well_formed(self, part, facts, settings):
+            raise KeyError("oops")
+
+    monkeypatch.setattr(check_run, "check_for", lambda part: Broken() if part.name == "xor_network" else real(part))
+    stub = tmp_path / "ch10.ipynb"
+    stub.write_text((ROOT / "assignments" / "ch10.ipynb").read_text())
+    rows = {r.part: r for r in check_notebook(stub, sandboxed=True, limits=LIMITS).rows}
+    assert not rows["xor_network"].ok and "fault of the grader, not of your notebook" in rows["xor_network"].message
+    assert "KeyError" in rows["xor_network"].message
+    assert "is still None" in rows["answer_q1"].message  # the rest checked as ever

@@ -59,6 +59,14 @@ def test_reference_solution_earns_full_points(graded_solutions, assignment):
     assert report["problems"] == []
 
 
+def test_a_keras_error_in_a_students_builder_comes_with_its_usual_cause(example_class):
+    # chen stacks two SimpleRNNs without return_sequences=True: Keras says "expected ndim=3"
+    report = json.loads((example_class / "chen" / "ch14.json").read_text())
+    part = next(p for i in report["items"] for p in i["parts"] if p["label"] == "build_stacked_rnn")
+    assert part["score"] == 0 and "expected ndim=3" in part["feedback"]
+    assert "Hint:" in part["feedback"] and "return_sequences=True" in part["feedback"]
+
+
 def test_reference_models_clear_their_thresholds_with_a_margin(graded_solutions):
     parts = {p["label"]: p for r in graded_solutions.values() for i in r["items"] for p in i["parts"]}
     assert parts["mnist_model.keras"]["details"]["accuracy"] >= 0.981

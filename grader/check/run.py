@@ -13,7 +13,7 @@ from grader.notebook.load import NotebookProblem, read_notebook
 from grader.notebook.match import metadata_assignment, name_assignment, sha256_file
 from grader.run.plan import make_plan, part_key
 from grader.run.stage import RunEnvironment, Runner
-from grader.feedback import causes
+from grader.feedback import causes, hints
 from grader.feedback.explain import explain
 from grader.judge.run import run_problems
 from grader.sandbox.limits import Limits
@@ -84,6 +84,12 @@ def check_notebook(path: Path, sandboxed: bool, limits: Limits, on_cell=None, on
     for item in spec.items:
         for part in item.parts:
             facts = record.facts(part_key(item, part), part)
-            ok, message = check_for(part).well_formed(part, facts, values(resolve(part, {})))
+            try:
+                ok, message = check_for(part).well_formed(part, facts, values(resolve(part, {})))
+            except Exception as exc:  # a bug of the grader's must not hide the other parts' results
+                ok, message = False, (f"the grader could not check this part ({type(exc).__name__}: {str(exc)[:200]}); "
+                                      "this is a fault of the grader, not of your notebook: tell your instructor")
+            if not ok:  # the usual cause of a known error, as the graded report gives it
+                message += "".join(f" Hint: {h}" for h in hints.error_hints("", message) if h not in message)
             result.rows.append(Row(item.id, part.label, ok, message))
     return result

@@ -110,5 +110,11 @@ class Check:
         raise NotImplementedError
 
 
-def call_failed(shown: str, error: str | None) -> Verdict:
-    return Verdict(0.0, f"calling {shown} failed: {error}")
+def call_failed(shown: str, error: str | None, *, missing: bool = False) -> Verdict:
+    """0 points: the student's function raised `error` (or, `missing`, its results never came back).
+    Followed by the usual cause of a known error (feedback/hints.py)."""
+    from grader.feedback.hints import error_hints
+
+    message = f"calling {shown} failed: {error}"
+    message += "".join(f" Hint: {hint}" for hint in error_hints("", str(error or "")))
+    return Verdict(0.0, message, error=missing)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from grader.checks.base import Check, PartFacts, PartPlan
+from grader.checks.base import Check, PartFacts, PartPlan, call_failed
 from grader.checks.functions import rules_broken, signature_problem
 from grader.judge.builders import compare_models
 from grader.judge.verdict import Verdict
@@ -35,7 +35,7 @@ class BuilderCheck(Check):
             return shown, Verdict(0.0, f"{problem[1]}.")
         result = facts.result(call["id"])
         if not result.ok:
-            return shown, Verdict(0.0, f"calling {shown} failed: {result.error}", error=bool(facts.missing_reason))
+            return shown, call_failed(shown, result.error, missing=bool(facts.missing_reason))
         model = result.models[0] if result.models else None
         if not model or not model.get("saved"):
             return shown, Verdict(0.0, f"the model returned by {shown} was not saved by the grader's probe.")
