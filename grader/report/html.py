@@ -294,8 +294,9 @@ def _part_line(part: PartResult, alone: bool, cause: causes.CellFailure | None) 
     scored = "" if alone else f"{_badge(status)} "
     points = "" if alone else f" {_points(part.score, part.max_score)}"
     feedback = causes.strip_cause(part.feedback, cause) if cause else part.feedback
-    found = hints.error_hints("", feedback) if part.status != "passed" else []
-    found = [h for h in found if h not in (cause.hints if cause else ()) and h not in feedback]
+    feedback, *given = feedback.split(" Hint: ")  # hints the verdict gave (checks/base.call_failed)
+    found = given + (hints.error_hints("", feedback) if part.status != "passed" else [])
+    found = [h for h in dict.fromkeys(found) if h not in (cause.hints if cause else ()) and h not in feedback]
     shown = "".join(f'<p class="grader-hint"><strong>Hint:</strong> {_text(h)}</p>' for h in found)
     return (
         f"<li>{scored}<code>{html.escape(part.label)}</code>{points}: "
