@@ -80,7 +80,7 @@ def print_class_summary(run, out: Path, elapsed: float) -> None:
     state = "interrupted" if run.interrupted else "done"
     out_console.print(
         f"{state}: {len(run.graded)} run, {len(run.rejudged)} judged again from stored runs, {len(run.reused)} "
-        f"unchanged ({run.total} submissions, {elapsed:.0f} s). Reports: {out}/ (summary.md, gradebook.csv, "
+        f"unchanged ({counted(run.total, 'submission')}, {elapsed:.0f} s). Reports: {out}/ (summary.md, gradebook.csv, "
         "<student>/<assignment>.html)",
         soft_wrap=True, markup=False, highlight=False,
     )

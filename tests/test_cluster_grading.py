@@ -141,3 +141,22 @@ def test_workers_preflight_with_the_class_limits_and_say_why_they_failed(tmp_pat
     assert result.exit_code != 0
     assert "passed the preflight" in result.output and "its memory limit is too small for TensorFlow" in result.output, result.output
     assert not list((tmp_path / "out").glob(f"*/{ASSIGNMENT}.json"))  # nobody's grade
+
+
+def test_an_lms_zip_graded_on_a_cluster_gives_the_reports_of_j1(tmp_path, cli, sandbox_available):
+    pytest.importorskip("distributed")
+    import zipfile
+
+    import nbformat
+
+    from conftest import student_notebook
+
+    archive = tmp_path / "canvas.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:  # Canvas' names: login_userid_submissionid_file
+        for name, cells in (("lovelaceada_12345_67890", ALL_RIGHT), ("babbagecharles_22222_67891", (Q1_WRONG, XOR_WRONG))):
+            zipped.writestr(f"{name}_{ASSIGNMENT}.ipynb", nbformat.writes(student_notebook(*cells)))
+    _grade(cli, archive, "--out", tmp_path / "serial", "-j", "1", *COMMON)
+    # the workers read the export's unpacked copies, which are beside the reports while the run lasts
+    _grade(cli, archive, "--out", tmp_path / "cluster", "--cluster", "local:2", *COMMON)
+    assert _reports(tmp_path / "cluster") == _reports(tmp_path / "serial") and len(_reports(tmp_path / "serial")) == 2
+    assert not (tmp_path / "cluster" / ".intake").exists()

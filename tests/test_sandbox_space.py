@@ -222,3 +222,26 @@ def test_a_grader_killed_during_its_preflight_leaves_nothing_the_next_sweep_miss
     removed = cleanup.sweep_leftovers([tmp_path])
     assert str(left[0]) in removed and list(tmp_path.iterdir()) == []
     assert all(f"homl-grader-{proc.pid}-" in path for path in removed)  # its folder, and its cgroups if it had made them
+
+
+def test_a_grading_run_first_removes_what_killed_runs_left(tmp_path, cli, sandbox_available):
+    import tempfile
+
+    from conftest import ALL_RIGHT, write_class
+
+    dead = dead_pid()
+    left = [Path(tempfile.gettempdir()) / f"homl-grader-{dead}-kernel", tmp_path / "out" / ".intake" / f"homl-grader-{dead}-intake-x"]
+    if Path("/dev/shm").is_dir():
+        left.append(Path("/dev/shm") / f"homl-grader-{dead}-runner")
+    for folder in left:
+        folder.mkdir(parents=True)
+        deep_chain(folder, 50)
+    mine = Path(tempfile.gettempdir()) / f"homl-grader-{os.getpid()}-alive"  # a live run's: left alone
+    mine.mkdir()
+    try:
+        result = cli(write_class(tmp_path / "submissions", {"ann": ALL_RIGHT}), "--out", tmp_path / "out")
+        assert result.exit_code == 0, result.output
+        assert not any(folder.exists() for folder in left) and mine.exists()
+        assert not (tmp_path / "out" / ".intake").exists()
+    finally:
+        shutil.rmtree(mine, ignore_errors=True)

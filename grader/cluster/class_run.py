@@ -5,6 +5,7 @@ record as it finishes, stores it and judges it at once; keys and labels never le
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from dataclasses import dataclass, field
 
 from grader.cluster.executor import JobFn, Outcome, Progress
@@ -55,7 +56,7 @@ def run_on_cluster(todo, grader_, settings, run, on_done, options: ClusterOption
     summary = run_jobs(
         jobs, options.job_fn or run_job, on_outcome,
         cluster=options.cluster, threads=options.threads, slurm=options.slurm,
-        preflight_kwargs={"isolation": grader_.isolation, "submissions": str(grader_.root.resolve()),
+        preflight_kwargs={"isolation": grader_.isolation, "submissions": _common_folder(todo),
                           "limits": {name: getattr(settings.limits, name) for name in type(settings.limits).__dataclass_fields__}},
         progress=options.progress, on_cluster=options.on_cluster,
     )
@@ -64,3 +65,12 @@ def run_on_cluster(todo, grader_, settings, run, on_done, options: ClusterOption
     left = set(summary.unfinished)
     run.unfinished = [s for s, *_ in todo if f"{s.student}/{s.assignment}" in left]
     return written
+
+
+def _common_folder(todo) -> str | None:
+    """The folder holding every submission to run (an export's are copies beside the reports):
+    what each worker must be able to read."""
+    import os
+
+    folders = [str(Path(submission.folder).resolve()) for submission, *_ in todo]
+    return os.path.commonpath(folders) if folders else None

@@ -29,6 +29,7 @@ from grader.deadlines import late_fields, late_penalty, load_course
 from grader.gradebook import GRADEBOOK_NAME, Gradebook
 from grader.gradebook.regrade import reasons, write_regrade_log
 from grader.logfile import logger
+from grader.sandbox.cleanup import owned_name, sweep_leftovers
 from grader.judge.run import judge_run, judging_version, key_version, part_keys, settings_used
 from grader.notebook.load import NotebookProblem, read_notebook
 from grader.notebook.match import find_submissions
@@ -72,6 +73,9 @@ class ClassRun:
     seed: int = 0
     interrupted: bool = False
     total: int = 0
+
+
+INTAKE_FOLDER = ".intake"  # in the report folder: per-student copies of an LMS export's files, while a run lasts
 
 
 class _Lock:
@@ -340,9 +344,16 @@ def grade_class(
     shard: tuple[int, int] | None = None,  # (K, N): only shard K of N (grader/cluster/shards.py)
 ) -> ClassRun:
     lock = _Lock(out)
+    # an export's per-student copies go beside the reports, so that cluster workers sharing the
+    # report folder's file system can read them; named with this pid for the sweep
+    intake_root = out / INTAKE_FOLDER
+    intake_root.mkdir(exist_ok=True)
+    swept = sweep_leftovers() + sweep_leftovers([intake_root])  # what graders killed with -9 left
+    if swept:
+        logger().info("removed what earlier runs left: %s", ", ".join(swept))
     run = ClassRun()
     store = Gradebook(out / GRADEBOOK_NAME)
-    staging = tempfile.TemporaryDirectory(prefix="homl-grader-intake-")  # an export's per-student copies
+    staging = tempfile.TemporaryDirectory(prefix=f"{owned_name()}intake-", dir=intake_root)
     submissions: list[Submission] = []
     intake = None
     try:
@@ -429,6 +440,10 @@ def grade_class(
             store.close()
             lock.release()
             staging.cleanup()
+            try:
+                intake_root.rmdir()  # the report folder keeps no trace of it
+            except OSError:
+                pass
 
 
 SIMILAR_CACHE = "similar.json"  # pairs found, and the notebooks they were found among
