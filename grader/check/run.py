@@ -16,6 +16,7 @@ from grader.run.stage import RunEnvironment, Runner
 from grader.feedback import causes, hints
 from grader.feedback.explain import explain
 from grader.judge.run import run_problems
+from grader.sandbox.cleanup import sweep_leftovers
 from grader.sandbox.limits import Limits
 from grader.settings import resolve, values
 
@@ -68,6 +69,7 @@ def check_notebook(path: Path, sandboxed: bool, limits: Limits, on_cell=None, on
     )
     if plan.runs_code and on_start:
         on_start(sum(c.cell_type == "code" for c in nb.cells))
+    sweep_leftovers()  # what a check or grader killed with -9 left in /dev/shm and the temp folder
     runner = Runner(RunEnvironment(limits, sandboxed, files.notebook_npz, None))
     try:
         record = runner.run(

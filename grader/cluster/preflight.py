@@ -31,6 +31,9 @@ def sandbox_problem(isolation: str, limits: dict[str, Any] | None = None) -> str
 
 def worker_preflight(isolation: str = "bubblewrap", submissions: str | None = None, limits: dict[str, Any] | None = None) -> dict[str, Any]:
     """What this process can do and has: plain data, sent back to the client."""
+    from grader.sandbox.cleanup import sweep_leftovers
+
+    sweep_leftovers()  # what workers killed on this machine left (folders, mounts, cgroups)
     facts = worker_facts(submissions)
     if why := sandbox_problem(isolation, limits):
         facts["problems"].insert(0, why)
