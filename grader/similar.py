@@ -24,6 +24,7 @@ NOISE = 25  # k: matches shorter than this many normalised characters are ignore
 GUARANTEE = 30  # matches at least this long are always found (window = GUARANTEE - NOISE + 1)
 THRESHOLD = 0.5  # mean share of the two notebooks' code found in the other
 MIN_BLOCK_LINES = 2  # shown side by side from this many lines
+MAX_CODE_CHARS = 200_000  # of a notebook's code compared (a real notebook has under 50,000): bounds time and memory
 SHOWN_LINES = 30  # of one block on one side; a whole notebook alike needs no more to be seen
 
 
@@ -52,8 +53,13 @@ class Pair:
 
 
 def notebook_code(path: str | Path) -> str:
-    """The notebook's code cells, joined; IPython magics and shell lines left out. "" if unreadable."""
+    """The notebook's code cells, joined; IPython magics and shell lines left out. "" if unreadable
+    or over the grader's size limit for a notebook (it is not graded either)."""
+    from grader.notebook.load import MAX_NOTEBOOK_MB
+
     try:
+        if Path(path).stat().st_size > MAX_NOTEBOOK_MB * 2**20:
+            return ""
         nb = json.loads(Path(path).read_bytes().decode("utf-8-sig"))
     except (OSError, ValueError, RecursionError):
         return ""
@@ -71,7 +77,7 @@ def code_of(nb: Any) -> str:
         source = "".join(source) if isinstance(source, list) else str(source)
         lines = [line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))]
         sources.append("\n".join(lines))
-    return "\n\n".join(sources) + "\n"
+    return ("\n\n".join(sources) + "\n")[:MAX_CODE_CHARS]
 
 
 @dataclass

@@ -371,7 +371,7 @@ def test_nothing_outside_the_sandboxes_changed(hostile_class):
     assert hostile_class.hashes_after == hostile_class.hashes_before
     assert (ctx.out / "canary.txt").read_bytes() == hostile_class.canary
     expected = {".grade.lock", "gradebook.csv", "gradebook-max.csv", "summary.md", "canary.txt", "class.html", "grader.log",
-                "submissions.json"}
+                "submissions.json", "similar.json"}
     for student, assignment in hostile_class.reports:
         json_path, html_path = report_paths(ctx.out, student, assignment)
         expected |= {str(json_path.relative_to(ctx.out)), str(html_path.relative_to(ctx.out))}

@@ -416,7 +416,7 @@ def test_forged_report_files_never_reach_the_report_folder(tmp_path, make_settin
     written = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
     views = [w for w in written if not w.startswith(("runs/", "gradebook.sqlite"))]
     assert views == [".grade.lock", "alice/ch99.html", "alice/ch99.json", "class.html", "gradebook-max.csv",
-                     "gradebook.csv", "submissions.json", "summary.md"]
+                     "gradebook.csv", "similar.json", "submissions.json", "summary.md"]
     records = [w for w in written if w.startswith("runs/")]
     assert sorted(w.rsplit("/", 1)[1] for w in records) == ["arrays.npz", "executed.ipynb", "record.json"]
     report = json.loads((out / "alice" / "ch99.json").read_text())

@@ -152,3 +152,15 @@ def test_class_pairs_are_kept_until_a_notebook_changes(tmp_path, monkeypatch):
     subs[0].sha256 = "changed"
     with pytest.raises(AssertionError, match="compared every pair again"):
         similar.class_pairs(subs, None, cache=cache)
+
+
+def test_a_notebook_over_the_size_limit_is_not_read_and_code_is_bounded(tmp_path):
+    from grader.notebook.load import MAX_NOTEBOOK_MB
+    from grader.similar import MAX_CODE_CHARS
+
+    huge = tmp_path / "huge.ipynb"
+    with open(huge, "wb") as f:  # sparse: costs no disk, would cost memory if read
+        f.truncate((MAX_NOTEBOOK_MB + 1) * 2**20)
+    assert notebook_code(huge) == ""
+    long = write_notebook(tmp_path / "long.ipynb", "# %%\n" + "x = 1\n" * MAX_CODE_CHARS)
+    assert len(notebook_code(long)) == MAX_CODE_CHARS
