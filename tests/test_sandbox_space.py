@@ -245,3 +245,20 @@ def test_a_grading_run_first_removes_what_killed_runs_left(tmp_path, cli, sandbo
         assert not (tmp_path / "out" / ".intake").exists()
     finally:
         shutil.rmtree(mine, ignore_errors=True)
+
+
+def test_the_sweep_leaves_a_folder_whose_owner_still_holds_its_lock(tmp_path):
+    # in another PID namespace a live owner's pid can look dead here; its lock says it is alive
+    script = ("import sys, time; from grader.sandbox.cleanup import make_root; "
+              "print(make_root(sys.argv[1]), flush=True); time.sleep(60)")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    owner = subprocess.Popen([sys.executable, "-c", script, str(tmp_path)], stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        made = Path(owner.stdout.readline().strip())
+        looks_dead = tmp_path / made.name.replace(f"-{owner.pid}-", f"-{dead_pid()}-")
+        made.rename(looks_dead)  # the same folder and lock, named with a pid that is not running here
+        assert cleanup.sweep_leftovers([tmp_path]) == [] and looks_dead.exists()
+    finally:
+        owner.kill()
+        owner.wait()
+    assert cleanup.sweep_leftovers([tmp_path]) == [str(looks_dead)] and not looks_dead.exists()

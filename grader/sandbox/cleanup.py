@@ -31,9 +31,38 @@ def owned_name(prefix: str = PREFIX) -> str:
     return f"{prefix}{os.getpid()}-"
 
 
+OWNER_LOCK = ".owner.lock"  # in a folder make_root() made: locked for as long as its process lives
+_held: dict[str, int] = {}  # folder -> its lock file's descriptor, open until the folder is removed
+
+
 def make_root(parent: str | os.PathLike | None = None, prefix: str = PREFIX, suffix: str = "") -> Path:
-    """A new private folder named after this process, for `sweep_leftovers` to find if it dies."""
-    return Path(tempfile.mkdtemp(prefix=owned_name(prefix), suffix=suffix, dir=parent))
+    """A new private folder named after this process, for `sweep_leftovers` to find if it dies.
+
+    It also holds a locked OWNER_LOCK: a pid says nothing across PID namespaces (two containers
+    sharing one /dev/shm), a lock the kernel drops when its process dies does."""
+    import fcntl
+
+    path = Path(tempfile.mkdtemp(prefix=owned_name(prefix), suffix=suffix, dir=parent))
+    fd = os.open(path / OWNER_LOCK, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    _held[os.fspath(path)] = fd
+    return path
+
+
+def _locked_by_a_live_process(path: str) -> bool:
+    import fcntl
+
+    try:
+        fd = os.open(os.path.join(path, OWNER_LOCK), os.O_RDWR | getattr(os, "O_CLOEXEC", 0) | os.O_NOFOLLOW)
+    except OSError:
+        return False  # no lock file: an older grader's folder, or not a folder; the pid decides
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)  # closing drops the lock just taken
+    return False
 
 
 def _libc():
@@ -135,6 +164,8 @@ def remove_tree(path: str | os.PathLike) -> None:
     OSError when something could not be removed; a missing `path` is fine."""
     path = os.fspath(path)
     detach_mounts(path)
+    if path in _held:  # our own folder: its lock goes with it
+        os.close(_held.pop(path))
     try:
         info = os.lstat(path)
     except FileNotFoundError:
@@ -207,7 +238,7 @@ def sweep_leftovers(folders: list[str | os.PathLike] | None = None) -> list[str]
         except OSError:
             continue
         for name in names:
-            if _dead_owner(name):
+            if _dead_owner(name) and not _locked_by_a_live_process(os.path.join(place, name)):
                 path = os.path.join(place, name)
                 if remove_quietly(path) is None:
                     removed.append(path)
