@@ -1,9 +1,10 @@
 """The check a worker passes before it gets work, and the client's verdict on it.
 
-`worker_preflight()` runs on the worker (and on the client, for the reference values): can it
-sandbox, which grader version and MNIST copy does it have, can it read the submissions. The
-client compares each worker's answer with its own (`refusals`): a worker whose grader or MNIST
-differs would grade differently, so it gets no work.
+`worker_preflight()` runs on each worker: it sweeps what killed workers left, runs the local
+sandbox preflight with the class's limits (keeping that runner for the first job), and says
+which grader version and MNIST copy it has and whether it can read the submissions. The client
+compares that with its own (`own_facts`, `refusals`): a worker whose grader or MNIST differs
+would grade differently, so it gets no work.
 """
 
 from __future__ import annotations
