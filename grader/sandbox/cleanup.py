@@ -12,6 +12,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import errno
+import fcntl
 import os
 import re
 import signal
@@ -40,8 +41,6 @@ def make_root(parent: str | os.PathLike | None = None, prefix: str = PREFIX, suf
 
     It also holds a locked OWNER_LOCK: a pid says nothing across PID namespaces (two containers
     sharing one /dev/shm), a lock the kernel drops when its process dies does."""
-    import fcntl
-
     path = Path(tempfile.mkdtemp(prefix=owned_name(prefix), suffix=suffix, dir=parent))
     fd = os.open(path / OWNER_LOCK, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -50,8 +49,6 @@ def make_root(parent: str | os.PathLike | None = None, prefix: str = PREFIX, suf
 
 
 def _locked_by_a_live_process(path: str) -> bool:
-    import fcntl
-
     try:
         fd = os.open(os.path.join(path, OWNER_LOCK), os.O_RDWR | getattr(os, "O_CLOEXEC", 0) | os.O_NOFOLLOW)
     except OSError:

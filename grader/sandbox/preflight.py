@@ -111,7 +111,7 @@ def preflight(
         except EvaluatorDown as exc:
             raise GraderError(explain(str(exc), f"the model evaluator did not start in the {isolation} sandbox")) from exc
         finally:
-            if not kept or evaluator.proc is None:
+            if not kept:  # a kept one that failed to start has closed itself
                 evaluator.close()
     finally:
         remove_quietly(folder)
