@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import nbformat
@@ -141,6 +142,7 @@ def test_without_mount_rights_the_space_is_a_folder_and_says_so(tmp_path, monkey
     from grader.sandbox import space as space_module
 
     monkeypatch.setattr(space_module, "_mount_tmpfs", lambda *args: False)
+    monkeypatch.setattr(space_module, "_hold_tmpfs", lambda *args: None)  # no user namespaces either
     with sandbox_space(tmp_path, Limits()) as space:
         assert not space.limited and space.problem() == NOT_ENFORCED
         assert (space.scratch / "tmp").is_dir() and space.io.is_dir()
@@ -175,13 +177,34 @@ print("COUNTS " + json.dumps(counts))
 """
 
 
+def holder_works() -> bool:
+    from grader.sandbox.space import _end, _hold_tmpfs
+
+    point = Path(tempfile.mkdtemp(dir="/dev/shm" if Path("/dev/shm").is_dir() else None))
+    try:
+        holder = _hold_tmpfs(point, 1, 10)
+        if holder is not None:
+            _end(holder)
+        return holder is not None
+    finally:
+        point.rmdir()
+
+
+needs_holder = pytest.mark.skipif(not holder_works(), reason="this machine refuses mounts in unprivileged user namespaces")
+
+
 @pytest.mark.slow
-@needs_mount
-def test_a_notebook_creating_files_until_it_fails_fills_only_its_own_space(tmp_path, sandbox_available):
+@pytest.mark.parametrize("how", ["mounted by the grader", "held in a namespace"])
+def test_a_notebook_creating_files_until_it_fails_fills_only_its_own_space(tmp_path, sandbox_available, how):
+    if how == "mounted by the grader" and not can_mount():
+        pytest.skip("the grader mounts a space itself only as root")
+    if how == "held in a namespace" and not holder_works():
+        pytest.skip("this machine refuses mounts in unprivileged user namespaces")
     limits = Limits(cell_timeout=60, notebook_timeout=90, memory_mb=512, max_processes=64, max_files=3000)
     shm_before = os.statvfs("/dev/shm").f_ffree
     nb = new_notebook(cells=[new_code_cell(FILL), new_code_cell("print('after', len(os.listdir('made')))")])
-    with sandbox_space(tmp_path, limits) as space:
+    with sandbox_space(tmp_path, limits, holder=how == "held in a namespace") as space:
+        assert space.limited and (space.holder is not None) == (how == "held in a namespace")
         execution = run_notebook(nb, KernelPlan(space.work, space.io, limits, True, space=space))
         out = "".join(o.get("text", "") for c in execution.notebook.cells for o in c.outputs)
         assert "COUNTS " in out, (out, execution.problems(), execution.notebook.cells)
@@ -192,6 +215,98 @@ def test_a_notebook_creating_files_until_it_fails_fills_only_its_own_space(tmp_p
         assert any("most files and folders its sandbox allows (3,000)" in p for p in execution.problems())
         # the host's /dev/shm lost no inodes to it (other sandboxes may come and go meanwhile)
         assert os.statvfs("/dev/shm").f_ffree > shm_before - 1000
+    assert list(tmp_path.iterdir()) == [] and cleanup.mounts_under(tmp_path) == []
+
+
+# Run as an unprivileged user (the system's Python: the grader's may sit in root's home) with the
+# grader's own code: a holder's tmpfs, bubblewrap entered into its namespaces, the limit inside.
+AS_NOBODY = """
+import json, os, subprocess, sys
+from grader.sandbox import bwrap
+from grader.sandbox.limits import Limits
+from grader.sandbox.space import open_space
+
+space = open_space(sys.argv[1], Limits(files_mb=2, max_files=60))
+facts = {"uid": os.getuid(), "held": space.holder is not None, "limited": space.limited,
+         "inodes": os.statvfs(space.path).f_files, "holder": space.holder and space.holder.pid}
+spec = bwrap.SandboxSpec(mounts=[bwrap.Mount(space.source(space.work), bwrap.WORK, writable=True)], chdir=bwrap.WORK)
+fill = 'i=0; while touch f$i 2>/dev/null; do i=$((i+1)); done; echo $i; id -u'
+out = subprocess.run(space.enter() + bwrap.bwrap_argv(spec) + ["/bin/sh", "-c", fill], capture_output=True, text=True)
+facts["made"], facts["inside_uid"] = (out.stdout.split() + ["", ""])[:2]
+facts["error"] = out.stderr[-500:]
+facts["seen"] = len(os.listdir(space.work))
+facts["problem"] = space.problem()
+if sys.argv[2] == "remove":
+    space.remove()
+    print(json.dumps(facts), flush=True)
+else:  # killed with -9 from here on
+    print(json.dumps(facts), flush=True)
+    import time; time.sleep(60)
+"""
+
+
+def run_as_nobody(parent: Path, then: str) -> subprocess.Popen:
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(Path(__file__).resolve().parents[1]), "PYTHONDONTWRITEBYTECODE": "1"}
+    argv = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",
+            "/usr/bin/python3", "-c", AS_NOBODY, str(parent), then]
+    return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd="/")
+
+
+@pytest.fixture
+def nobody_folder():
+    """A folder in /dev/shm that nobody owns, removed after the test."""
+    parent = Path(tempfile.mkdtemp(dir="/dev/shm"))
+    os.chown(parent, 65534, 65534)
+    yield parent
+    shutil.rmtree(parent)
+
+
+def nobody_can_run_the_grader_code() -> bool:
+    if not (can_mount() and Path("/usr/bin/python3").exists() and shutil.which("setpriv") and Path("/dev/shm").is_dir()):
+        return False
+    code = Path(__file__).resolve().parents[1] / "grader" / "sandbox" / "space.py"
+    return subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "test", "-r", str(code)]).returncode == 0
+
+
+needs_nobody = pytest.mark.skipif(
+    not nobody_can_run_the_grader_code(),
+    reason="needs root (to become nobody), setpriv, the system's /usr/bin/python3 and a checkout others may read",
+)
+
+
+@needs_nobody
+@needs_holder
+def test_an_unprivileged_grader_gets_a_limited_space_through_a_holder(sandbox_available, nobody_folder):
+    proc = run_as_nobody(nobody_folder, "remove")
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    facts = json.loads(out)
+    assert facts["uid"] == 65534 and facts["held"] and facts["limited"] and facts["inodes"] == 60
+    assert facts["inside_uid"] == "65534", facts["error"]  # the sandbox ran, as its own user
+    assert 0 < int(facts["made"]) < 60 and facts["seen"] == int(facts["made"])
+    assert "most files and folders its sandbox allows (60)" in facts["problem"]
+    assert list(nobody_folder.iterdir()) == [] and not Path(f"/proc/{facts['holder']}").exists()
+
+
+@needs_nobody
+@needs_holder
+def test_a_killed_unprivileged_grader_leaves_no_file_system_behind(sandbox_available, nobody_folder):
+    import time
+
+    proc = run_as_nobody(nobody_folder, "keep")
+    with proc:
+        facts = json.loads(proc.stdout.readline())
+        assert facts["held"] and int(facts["made"]) > 0
+        holder = Path(f"/proc/{facts['holder']}")
+        assert holder.exists()
+        proc.kill()
+    deadline = time.monotonic() + 10
+    while holder.exists() and time.monotonic() < deadline:  # its stdin closed: it ends
+        time.sleep(0.05)
+    assert not holder.exists()
+    # what is left is an empty folder and a dangling link, never the files the sandbox made
+    left = list(nobody_folder.iterdir())
+    assert len(left) == 2 and [p for p in left if not p.is_symlink() and any(os.scandir(p))] == []
 
 
 PREFLIGHT_IN = """
@@ -211,9 +326,9 @@ def test_a_grader_killed_during_its_preflight_leaves_nothing_the_next_sweep_miss
     proc = subprocess.Popen([sys.executable, "-c", PREFLIGHT_IN, str(tmp_path)], env=env)
     try:
         deadline = time.monotonic() + 60
-        while not list(tmp_path.glob("*/work")) and time.monotonic() < deadline and proc.poll() is None:
+        while not list(tmp_path.glob("*/*/work")) and time.monotonic() < deadline and proc.poll() is None:
             time.sleep(0.05)
-        assert list(tmp_path.glob("*/work")), "the preflight made no folder"
+        assert list(tmp_path.glob("*/*/work")), "the preflight made no folder"
     finally:
         proc.kill()
         proc.wait()

@@ -139,11 +139,16 @@ class Runner:
         }
         record = RunRecord(data, arrays=dict(plan.arrays()))  # the calls' inputs, for judging
         if plan.runs_code:
-            space = open_space(self.root, self.environment.limits)  # its own size- and inode-limited tmpfs
+            # its own size- and inode-limited tmpfs; a container's kernel (its own uid) cannot enter a holder's
+            holder = False if self.environment.confined == "container" else None
+            space = open_space(self.root, self.environment.limits, holder=holder)
             try:
                 self._run_in_sandbox(submission, nb, plan, record, space, on_cell)
             finally:
-                remove_quietly(space.path)
+                try:
+                    space.remove()
+                except OSError:
+                    pass  # the runner's folder goes at close
         data["duration_s"] = round(time.monotonic() - started, 2)
         return record
 

@@ -62,6 +62,10 @@ class KernelPlan:
     space: Space | None = None  # the sandbox's own file system: its /tmp and home come from there
 
 
+def connection_file(plan: KernelPlan) -> Path:
+    return plan.io / "connection.json"
+
+
 def confinement_for(plan: KernelPlan) -> Confinement | None:
     """The kernel's own user and folders in container isolation (None in the other modes)."""
     if not plan.sandboxed or plan.isolation != "container":
@@ -71,7 +75,9 @@ def confinement_for(plan: KernelPlan) -> Confinement | None:
 
 
 def _kernel_argv(plan: KernelPlan, cgroup: Cgroup | None, confinement: Confinement | None = None) -> tuple[list[str], dict[str, str]]:
-    launch = [sys.executable, "-m", "grader.inside.kernel", "-f", "{connection_file}"]
+    # the path itself, not jupyter_client's {connection_file}: that one is a realpath, which for a
+    # space seen through its holder (/proc/<pid>/root/...) names a folder the sandbox does not have
+    launch = [sys.executable, "-m", "grader.inside.kernel", "-f", str(connection_file(plan))]
     env = bwrap.base_env(plan.limits.threads)
     procs = cgroup.procs_files if cgroup else []
     if confinement is not None:
@@ -88,19 +94,22 @@ def _kernel_argv(plan: KernelPlan, cgroup: Cgroup | None, confinement: Confineme
         env["HOME"] = str(plan.workdir.parent / "home")
         Path(env["HOME"]).mkdir(exist_ok=True)
         return launch, env
+    space = plan.space
+    source = space.source if space is not None else (lambda path: path)  # as bubblewrap sees it
     private = []
-    if plan.space is not None:  # mounted before the Python installation and the folders below
-        private.append(bwrap.Mount(plan.space.scratch / "home", bwrap.HOME, writable=True))
-        private.append(bwrap.Mount(plan.space.scratch / "tmp", "/tmp", writable=True))
+    if space is not None:  # mounted before the Python installation and the folders below
+        private.append(bwrap.Mount(source(space.scratch / "home"), bwrap.HOME, writable=True))
+        private.append(bwrap.Mount(source(space.scratch / "tmp"), "/tmp", writable=True))
     mounts = [
-        bwrap.Mount(plan.workdir, bwrap.WORK, writable=True),
-        bwrap.Mount(plan.io, str(plan.io), writable=True),
+        bwrap.Mount(source(plan.workdir), bwrap.WORK, writable=True),
+        # at the grader's own path: the connection file and the sockets name it
+        bwrap.Mount(source(plan.io), str(plan.io), writable=True),
     ]
     if plan.mnist_npz:
         mounts.append(bwrap.Mount(plan.mnist_npz, MNIST_IN_SANDBOX))
         env["HOML_GRADER_MNIST"] = MNIST_IN_SANDBOX
     spec = bwrap.SandboxSpec(mounts=mounts, env=env, chdir=bwrap.WORK, private=private)
-    argv = bwrap.bwrap_argv(spec) + launch
+    argv = (space.enter() if space is not None else []) + bwrap.bwrap_argv(spec) + launch
     return bwrap.in_cgroup(argv, procs), {}
 
 
@@ -167,5 +176,5 @@ def kernel_manager(plan: KernelPlan, cgroup: Cgroup | None, confinement: Confine
         client_factory=BoundedKernelClient,
         transport="ipc",
         ip=str(plan.io / "kernel"),
-        connection_file=str(plan.io / "connection.json"),
+        connection_file=str(connection_file(plan)),
     )
