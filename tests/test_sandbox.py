@@ -275,6 +275,21 @@ def test_process_limit_holds_and_leaves_nothing_running(grade_notebook):
     assert processes_with(marker) == []
 
 
+def test_without_cgroups_rlimits_hold_each_process_and_the_report_says_how(grade_notebook, monkeypatch):
+    from grader.judge.run import LIMITS_PER_PROCESS
+    from grader.sandbox import evaluator, execute
+
+    monkeypatch.setattr(execute, "cgroups_supported", lambda: False)  # as on a machine without writable cgroups
+    monkeypatch.setattr(evaluator, "cgroups_supported", lambda: False)
+    read = ("import resource, json\n"
+            "print('LIMITS ' + json.dumps([resource.getrlimit(resource.RLIMIT_NPROC)[0], resource.getrlimit(resource.RLIMIT_AS)[0]]))")
+    report, executed = grade_notebook(read, Q1_RIGHT, XOR_RIGHT, max_processes=64, memory_mb=700)
+    nproc, address_space = tagged(executed, "LIMITS")
+    assert nproc == 64 and address_space == (700 + bwrap.ADDRESS_SPACE_SLACK_MB) * 2**20
+    assert LIMITS_PER_PROCESS in report.problems
+    assert part_of(report, "xor_network").status == "passed"
+
+
 def test_notebook_timeout_skips_remaining_cells_and_says_so(grade_notebook):
     nap = "import time\ntime.sleep(2)"
     report, executed = grade_notebook(Q1_RIGHT, nap, nap, nap, nap, nap, XOR_RIGHT, notebook_timeout=6)

@@ -347,10 +347,10 @@ def _report_output(report: Report) -> list[str]:
 def split_problems(problems: Sequence[str]) -> tuple[list[str], list[str]]:
     """(problems for the student, notes about the grading machine for the instructor's log): a
     student cannot act on "limits were not enforced" (Gradescope's cgroups are read-only)."""
-    from grader.judge.run import LIMITS_NOT_ENFORCED
+    from grader.judge.run import LIMITS_NOT_ENFORCED, LIMITS_PER_PROCESS
     from grader.sandbox.space import NOT_ENFORCED as SPACE_NOT_ENFORCED
 
-    machine = {LIMITS_NOT_ENFORCED, SPACE_NOT_ENFORCED}
+    machine = {LIMITS_NOT_ENFORCED, LIMITS_PER_PROCESS, SPACE_NOT_ENFORCED}
     return [p for p in problems if p not in machine], [p for p in problems if p in machine]
 
 

@@ -30,6 +30,8 @@ from grader.settings import resolve
 
 UNSANDBOXED = "Graded WITHOUT a sandbox (--sandbox none): the grader did not isolate this notebook."
 LIMITS_NOT_ENFORCED = "Memory and process limits were not enforced (no writable cgroups on the grading machine)."
+LIMITS_PER_PROCESS = ("Memory was limited per process, not for the notebook as a whole, and its CPU share was not "
+                      "enforced (no writable cgroups on the grading machine).")
 JUDGING_CODE = [Path(__file__).resolve().parent, Path(__file__).resolve().parents[1] / "checks"]
 
 
@@ -106,7 +108,7 @@ def run_problems(record: RunRecord) -> list[str]:
         cells = record.executed.cells if record.executed is not None else []
         problems.extend(execution_problems(execution, cells))
         if data["plan"]["environment"].get("isolation") != "none" and not execution.get("limits_enforced", True):
-            problems.append(LIMITS_NOT_ENFORCED)
+            problems.append(LIMITS_PER_PROCESS if execution.get("limits_per_process") else LIMITS_NOT_ENFORCED)
     if data["plan"]["environment"].get("isolation") == "none":
         problems.insert(0, UNSANDBOXED)
     return problems

@@ -191,6 +191,22 @@ def bwrap_argv(spec: SandboxSpec) -> list[str]:
     return args
 
 
+# Without a memory cgroup, a process's address space is capped instead: more than its memory, since
+# TensorFlow reserves address space it never touches (2.2 GB virtual for 0.6 GB resident, measured).
+ADDRESS_SPACE_SLACK_MB = 3072
+
+
+def rlimits_prefix(limits) -> list[str]:
+    """What runs a sandboxed command under rlimits where no cgroup holds it (an unprivileged grader):
+    address space per process (memory_mb + slack), processes and threads (counted per user namespace
+    since Linux 5.14, so per sandbox; root's are never counted), no core files. Empty without prlimit."""
+    prlimit = shutil.which("prlimit", path="/usr/bin:/bin")
+    if prlimit is None:
+        return []
+    memory = (limits.memory_mb + ADDRESS_SPACE_SLACK_MB) * 2**20
+    return [prlimit, f"--as={memory}", f"--nproc={limits.max_processes}", "--core=0", "--"]
+
+
 def in_cgroup(argv: list[str], procs_files: list[str]) -> list[str]:
     """Prefix that moves the process into the cgroup before it runs `argv` (inherited by children)."""
     if not procs_files:

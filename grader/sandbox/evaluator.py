@@ -121,6 +121,8 @@ class Evaluator:
                 mounts.append(bwrap.Mount(path, inside))
                 env[variable] = inside
         spec = bwrap.SandboxSpec(mounts=mounts, env=env)
+        if not (self.cgroup and self.cgroup.active):
+            launch = bwrap.rlimits_prefix(self.limits) + launch
         return bwrap.in_cgroup(bwrap.bwrap_argv(spec) + launch, procs)
 
     def start(self) -> None:

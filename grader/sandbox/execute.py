@@ -21,6 +21,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 
 from grader.feedback.causes import GRADER_METADATA, cell_place, cells_text
+from grader.sandbox import bwrap
 from grader.sandbox.cgroup import Cgroup, supported as cgroups_supported
 from grader.sandbox.kernel import (
     MAX_MESSAGE_BYTES,
@@ -66,6 +67,7 @@ class Execution:
     cell_timeout: float = 0.0  # the limit of one cell (s)
     extra: dict[str, dict] = field(default_factory=dict)  # name -> {"ran", "timed_out", "error", "outputs"}
     limits_enforced: bool = True  # memory/process limits (cgroups) were in force
+    limits_per_process: bool = False  # without them: rlimits held each process's memory and the process count
     space_problem: str | None = None  # the writable space was used up (or its limits not enforced)
     duration_s: float = 0.0
 
@@ -88,6 +90,7 @@ class Execution:
             "output_chars": self.output_chars,
             "cell_timeout": self.cell_timeout,
             "limits_enforced": self.limits_enforced,
+            "limits_per_process": self.limits_per_process,
             "extra": extra,
             "duration_s": self.duration_s,
         }
@@ -276,6 +279,8 @@ def run_notebook(
     if on_cell is not None:  # progress for a person watching: called after each cell
         client.on_cell_executed = lambda cell, cell_index, execute_reply: on_cell(cell_index)
     result = Execution(notebook=None, limits_enforced=cgroup is not None and cgroup.active)
+    if plan.sandboxed and not result.limits_enforced:  # the launchers' rlimits (grader/inside/confine.py, prlimit)
+        result.limits_per_process = confinement is not None or bool(bwrap.rlimits_prefix(limits))
     order = code_cells + list(range(first_extra, len(nb.cells)))
 
     async def kill_on_stop() -> None:

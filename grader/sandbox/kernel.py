@@ -109,6 +109,8 @@ def _kernel_argv(plan: KernelPlan, cgroup: Cgroup | None, confinement: Confineme
         mounts.append(bwrap.Mount(plan.mnist_npz, MNIST_IN_SANDBOX))
         env["HOML_GRADER_MNIST"] = MNIST_IN_SANDBOX
     spec = bwrap.SandboxSpec(mounts=mounts, env=env, chdir=bwrap.WORK, private=private)
+    if not (cgroup and cgroup.active):
+        launch = bwrap.rlimits_prefix(plan.limits) + launch
     argv = (space.enter() if space is not None else []) + bwrap.bwrap_argv(spec) + launch
     return bwrap.in_cgroup(argv, procs), {}
 
