@@ -216,7 +216,7 @@ def test_a_notebook_creating_files_until_it_fails_fills_only_its_own_space(tmp_p
         assert [e for _, e in counts.values()] == [28, 28, 28]  # ENOSPC in /tmp, home and its folder alike
         assert all(n < 3000 for n, _ in counts.values()) and sum(n for n, _ in counts.values()) < 3000
         assert "after" in out  # the kernel carried on
-        assert any("most files and folders its sandbox allows (3,000)" in p for p in execution.problems())
+        assert any(f"most files and folders its sandbox allows (3,000)" in p for p in execution.problems())
         # the host's /dev/shm lost no inodes to it (other sandboxes may come and go meanwhile)
         assert os.statvfs("/dev/shm").f_ffree > shm_before - 1000
     assert list(tmp_path.iterdir()) == [] and cleanup.mounts_under(tmp_path) == []
@@ -387,3 +387,30 @@ def test_the_sweep_leaves_a_folder_whose_owner_still_holds_its_lock(tmp_path):
         owner.kill()
         owner.wait()
     assert cleanup.sweep_leftovers([tmp_path]) == [str(looks_dead)] and not looks_dead.exists()
+
+
+@needs_holder
+def test_a_class_graded_without_mount_rights_gets_a_held_file_system_for_every_notebook(tmp_path, cli, monkeypatch, sandbox_available):
+    """As a grader that may not mount (any user but root): each notebook's space comes from a
+    holder, the limits hold (the report says nothing about them), and no holder outlives the run."""
+    from conftest import ALL_RIGHT, POINTS, Q1_RIGHT, write_class
+    from grader.sandbox import space as space_module
+
+    held = []
+
+    def hold(*args):
+        holder = real_hold(*args)
+        held.append(holder)
+        return holder
+
+    real_hold = space_module._hold_tmpfs
+    monkeypatch.setattr(space_module, "_mount_tmpfs", lambda *args: False)
+    monkeypatch.setattr(space_module, "_hold_tmpfs", hold)
+    flood = "import os\nos.makedirs('many')\nn = 0\ntry:\n    while n < 100000:\n        open(f'many/{n}', 'w').close()\n        n += 1\nexcept OSError as e:\n    print('MADE', n, e.strerror)"
+    submissions = write_class(tmp_path / "submissions", {"ann": ALL_RIGHT, "bob": (Q1_RIGHT, flood)})
+    result = cli(submissions, "--out", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    reports = {s: json.loads((tmp_path / "out" / s / "ch99.json").read_text()) for s in ("ann", "bob")}
+    assert reports["ann"]["score"] == sum(POINTS.values()) and NOT_ENFORCED not in reports["ann"]["problems"]
+    assert any(f"most files and folders its sandbox allows ({Limits().max_files:,})" in p for p in reports["bob"]["problems"]), reports["bob"]["problems"]
+    assert len(held) >= 2 and all(h is not None and h.poll() is not None for h in held)
