@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+from grader.logfile import logger
 from grader.sandbox.cleanup import remove_tree
 from grader.sandbox.limits import Limits
 
@@ -44,6 +45,7 @@ HOLDER_TIMEOUT = 20.0  # seconds for a holder to mount its tmpfs
 # grader gone, whatever killed it)
 _HOLDER_SCRIPT = 'mount -t tmpfs -o "$1" homl-grader "$2" || exit 1; echo mounted; read -r _ || true'
 VIEW_SUFFIX = ".view"  # the grader's link to a holder's tmpfs, beside its mount point
+_told: list[str] = []  # why holders failed, logged once
 
 
 @dataclass
@@ -109,14 +111,18 @@ def _tool(name: str) -> str:
     return shutil.which(name, path="/usr/bin:/bin:/usr/sbin:/sbin") or name
 
 
-def _end(holder: subprocess.Popen) -> None:
+def _end(holder: subprocess.Popen) -> str:
+    """End the holder; what it said on stderr (why it could not mount, when it could not)."""
     try:
         holder.stdin.close()
         holder.wait(timeout=5)
     except (OSError, subprocess.TimeoutExpired):
         holder.kill()
         holder.wait()
+    said = holder.stderr.read(500).decode("utf-8", "replace").strip()
     holder.stdout.close()
+    holder.stderr.close()
+    return said
 
 
 def _hold_tmpfs(point: Path, size_mb: int, max_files: int) -> subprocess.Popen | None:
@@ -126,15 +132,19 @@ def _hold_tmpfs(point: Path, size_mb: int, max_files: int) -> subprocess.Popen |
     argv = [_tool("unshare"), "--user", "--map-root-user", "--mount", "--", "/bin/sh", "-c", _HOLDER_SCRIPT, "sh", options, str(point)]
     try:
         holder = subprocess.Popen(
-            argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             env={"PATH": "/usr/bin:/bin:/usr/sbin:/sbin"}, start_new_session=True,  # a Ctrl-C for the grader is not for it
         )
     except OSError:
         return None
-    ready, _, _ = select.select([holder.stdout], [], [], HOLDER_TIMEOUT)
-    if ready and holder.stdout.readline() == b"mounted\n":
+    poller = select.poll()  # not select(): it fails on descriptors past 1023 (-j 64)
+    poller.register(holder.stdout, select.POLLIN)
+    if poller.poll(HOLDER_TIMEOUT * 1000) and holder.stdout.readline() == b"mounted\n":
         return holder
-    _end(holder)
+    said = _end(holder)
+    if not _told:  # once per run: every space after this one is a plain folder for the same reason
+        _told.append(said)
+        logger().info("no file system of its own for a sandbox: %s", said or "the holder did not mount one in time")
     return None
 
 
