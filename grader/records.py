@@ -89,6 +89,8 @@ class Report:
     sandbox: str = "bubblewrap"  # or "none" when run unsandboxed on request
     data: dict[str, str] = field(default_factory=dict)  # e.g. {"mnist": "<sha256> (bundled)"}
     problems: list[str] = field(default_factory=list)  # notebook-level: timeouts, dead kernel...
+    # what the grading machine could not enforce for this run (no cgroups...): never the notebook's problem
+    machine_notes: list[str] = field(default_factory=list)
     duration_s: float = 0.0
     status: Literal["graded", "not graded"] = "graded"  # not graded: no score (unreadable, grader failure)
     settings: list[dict[str, Any]] = field(default_factory=list)  # {"name", "value", "source"} used

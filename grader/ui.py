@@ -14,6 +14,7 @@ from rich.text import Text
 
 from grader.records import Report
 from grader.report import summary_rows
+from grader.report.summary import machine_note_counts
 from grader.wording import counted
 
 console = Console(stderr=True)
@@ -77,6 +78,8 @@ def print_class_summary(run, out: Path, elapsed: float) -> None:
     for report in run.reports:
         for problem in report.problems:
             out_console.print(f"{report.student}/{report.assignment}: {problem}", markup=False, highlight=False)
+    for note, count in machine_note_counts(run.reports).items():  # said once, not once per student
+        out_console.print(f"note: {note} ({counted(count, 'report')})", markup=False, highlight=False)
     state = "interrupted" if run.interrupted else "done"
     out_console.print(
         f"{state}: {len(run.graded)} run, {len(run.rejudged)} judged again from stored runs, {len(run.reused)} "
@@ -185,6 +188,9 @@ def print_check(notebook: Path, result, out: Console | None = None) -> None:
     for problem in result.problems:
         for _, line in _wrapped("notebook", problem, width, " " * STATUS_WIDTH):
             out.print(Text(line, style="red"), soft_wrap=True)
+    for note in getattr(result, "notes", []):  # about this machine, nothing to fix in the notebook
+        for _, line in _wrapped("note", note, width, " " * STATUS_WIDTH):
+            out.print(Text(line, style="dim"), soft_wrap=True)
     missing = sum(not r.ok for r in result.rows) + len(result.problems)
     if missing:
         end = f"{missing} problem(s) to fix before submitting. Whether answers are right is not checked here."

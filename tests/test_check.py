@@ -58,6 +58,26 @@ def test_check_on_the_stub_lists_every_missing_item(tmp_path):
     assert classroom["status"] == "fail" and len(classroom["tests"]) == len(spec.items)
 
 
+def test_what_the_machine_could_not_enforce_is_a_note_never_a_problem_to_fix(tmp_path, monkeypatch):
+    # a student's laptop or a GitHub runner: no writable cgroups
+    from grader.check.run import CheckResult, Row
+    from grader.judge.run import LIMITS_PER_PROCESS
+    from grader.sandbox import evaluator, execute
+
+    monkeypatch.setattr(execute, "cgroups_supported", lambda: False)
+    monkeypatch.setattr(evaluator, "cgroups_supported", lambda: False)
+    stub = tmp_path / "ch10.ipynb"
+    stub.write_text((ROOT / "assignments" / "ch10.ipynb").read_text())
+    spec = load_public_specs()["ch10"]
+    cli = CliRunner().invoke(main, ["check", str(stub), "--cell-timeout", "60", "--format", "junit",
+                                    "--junit-path", str(tmp_path / "check.xml")], env={"COLUMNS": "1000"})
+    rows = sum(len(i.parts) for i in spec.items)
+    assert f"note     {LIMITS_PER_PROCESS}" in cli.output and f"\n{rows} problem(s) to fix" in cli.output, cli.output
+    suite = ET.parse(tmp_path / "check.xml").getroot().find("testsuite")
+    assert int(suite.get("tests")) == len(spec.items) and int(suite.get("errors", 0)) == 0  # no case of its own
+    assert CheckResult("ch10", rows=[Row("ch10.q1", "answer_q1", True, "answered")], notes=[LIMITS_PER_PROCESS]).ok
+
+
 def _nb(*sources, assignment="ch10"):
     nb = nbformat.v4.new_notebook()
     nb.metadata["homl_grader"] = {"assignment": assignment, "version": "1"}

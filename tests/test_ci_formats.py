@@ -572,7 +572,8 @@ def test_run_autograder_watchdog_writes_results_before_the_limit(tmp_path, valid
 def test_machine_notes_go_to_the_instructor_log(validator):
     report = make_report()
     from grader.judge.run import LIMITS_NOT_ENFORCED as note
-    report.problems = ["Cell 7 timed out.", note]
+    report.problems = ["Cell 7 timed out."]
+    report.machine_notes = [note]
     report.sandbox = "container"
     results = gradescope_bundle.results_from_reports([report], {})
     validator.validate(results)

@@ -286,8 +286,27 @@ def test_without_cgroups_rlimits_hold_each_process_and_the_report_says_how(grade
     report, executed = grade_notebook(read, Q1_RIGHT, XOR_RIGHT, max_processes=64, memory_mb=700)
     nproc, address_space = tagged(executed, "LIMITS")
     assert nproc == 64 and address_space == (700 + bwrap.ADDRESS_SPACE_SLACK_MB) * 2**20
-    assert LIMITS_PER_PROCESS in report.problems
+    # a note about the grading machine, never one of the notebook's problems
+    assert report.machine_notes == [LIMITS_PER_PROCESS] and LIMITS_PER_PROCESS not in report.problems
     assert part_of(report, "xor_network").status == "passed"
+
+
+def test_a_class_without_cgroups_hears_about_the_machine_once_not_as_every_notebooks_problem(tmp_path, cli, monkeypatch, sandbox_available):
+    from conftest import write_class
+    from grader.judge.run import LIMITS_PER_PROCESS
+    from grader.sandbox import evaluator, execute
+
+    monkeypatch.setattr(execute, "cgroups_supported", lambda: False)
+    monkeypatch.setattr(evaluator, "cgroups_supported", lambda: False)
+    monkeypatch.setenv("COLUMNS", "1000")
+    result = cli(write_class(tmp_path / "submissions", {"ann": ALL_RIGHT, "bob": ALL_RIGHT}), "--out", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    assert result.output.count(LIMITS_PER_PROCESS) == 1 and f"note: {LIMITS_PER_PROCESS} (2 reports)" in result.output
+    summary = (tmp_path / "out" / "summary.md").read_text()
+    assert summary.count("Memory was limited per process") == 1 and "(2 reports)" in summary
+    assert summary.split("## Could not be graded", 1)[1].split() == ["None."]
+    page = (tmp_path / "out" / "ann" / "ch99.html").read_text()
+    assert "Grading machine: Memory was limited per process" in page and "Problems with this notebook" not in page
 
 
 def test_notebook_timeout_skips_remaining_cells_and_says_so(grade_notebook):

@@ -15,7 +15,7 @@ from grader.run.plan import make_plan, part_key
 from grader.run.stage import RunEnvironment, Runner
 from grader.feedback import causes, hints
 from grader.feedback.explain import explain
-from grader.judge.run import run_problems
+from grader.judge.run import machine_notes, run_problems
 from grader.sandbox.cleanup import sweep_leftovers
 from grader.sandbox.limits import Limits
 from grader.settings import resolve, values
@@ -34,6 +34,7 @@ class CheckResult:
     assignment: str | None
     rows: list[Row] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # notebook-level
+    notes: list[str] = field(default_factory=list)  # what this machine could not enforce: not the notebook's
     causes: dict[str, str] = field(default_factory=dict)  # item id -> the cell that failed it, with hints
 
     @property
@@ -79,6 +80,7 @@ def check_notebook(path: Path, sandboxed: bool, limits: Limits, on_cell=None, on
     finally:
         runner.close()
     result.problems.extend(p for p in run_problems(record) if not p.startswith("Graded WITHOUT"))
+    result.notes = machine_notes(record)
     if record.executed is not None:
         skipped = (record.data.get("execution") or {}).get("skipped", [])
         found = explain(record.executed.cells, [i.id for i in spec.items], not_run=skipped)

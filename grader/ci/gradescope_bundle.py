@@ -339,19 +339,9 @@ def _report_output(report: Report) -> list[str]:
 
     score, max_score = format_number(round(report.score, 2)), format_number(report.max_score)
     lines = [f"{report.assignment}: {score} / {max_score} points."]
-    lines += [f"Problem: {problem}" for problem in split_problems(report.problems)[0]]
+    lines += [f"Problem: {problem}" for problem in report.problems]
     lines.append(f"Graded by homl-grader {report.grader_version}, seed {report.seed}.")
     return lines
-
-
-def split_problems(problems: Sequence[str]) -> tuple[list[str], list[str]]:
-    """(problems for the student, notes about the grading machine for the instructor's log): a
-    student cannot act on "limits were not enforced" (Gradescope's cgroups are read-only)."""
-    from grader.judge.run import LIMITS_NOT_ENFORCED, LIMITS_PER_PROCESS
-    from grader.sandbox.space import NOT_ENFORCED as SPACE_NOT_ENFORCED
-
-    machine = {LIMITS_NOT_ENFORCED, LIMITS_PER_PROCESS, SPACE_NOT_ENFORCED}
-    return [p for p in problems if p not in machine], [p for p in problems if p in machine]
 
 
 def instructor_log(reports: Sequence[Report]) -> list[str]:
@@ -359,7 +349,7 @@ def instructor_log(reports: Sequence[Report]) -> list[str]:
     lines = []
     for report in reports:
         lines.append(f"{report.student}/{report.assignment}: isolation {report.sandbox}")
-        lines += [f"  note: {note}" for note in split_problems(report.problems)[1]]
+        lines += [f"  note: {note}" for note in report.machine_notes]
     return lines
 
 

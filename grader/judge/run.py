@@ -26,6 +26,7 @@ from grader.report.text import safe_data
 from grader.run.plan import part_key
 from grader.run.record import RunRecord
 from grader.sandbox.execute import execution_problems
+from grader.sandbox.space import NOT_ENFORCED as SPACE_NOT_ENFORCED
 from grader.settings import resolve
 
 UNSANDBOXED = "Graded WITHOUT a sandbox (--sandbox none): the grader did not isolate this notebook."
@@ -99,6 +100,8 @@ def _item_result(item: Item, verdicts: list[Verdict], override: dict | None) -> 
 
 
 def run_problems(record: RunRecord) -> list[str]:
+    """Problems of the notebook's run, one sentence each (what the machine could not enforce is in
+    machine_notes)."""
     data = record.data
     problems = list(data.get("notes", []))
     if data.get("unreadable"):
@@ -106,12 +109,24 @@ def run_problems(record: RunRecord) -> list[str]:
     execution = data.get("execution")
     if execution:
         cells = record.executed.cells if record.executed is not None else []
-        problems.extend(execution_problems(execution, cells))
-        if data["plan"]["environment"].get("isolation") != "none" and not execution.get("limits_enforced", True):
-            problems.append(LIMITS_PER_PROCESS if execution.get("limits_per_process") else LIMITS_NOT_ENFORCED)
+        problems.extend(p for p in execution_problems(execution, cells) if p != SPACE_NOT_ENFORCED)
     if data["plan"]["environment"].get("isolation") == "none":
         problems.insert(0, UNSANDBOXED)
     return problems
+
+
+def machine_notes(record: RunRecord) -> list[str]:
+    """Limits the grading machine could not enforce for this run, one sentence each: for whoever
+    reads the report, never a problem of the notebook (a student cannot fix them)."""
+    execution = record.data.get("execution")
+    if not execution or record.data["plan"]["environment"].get("isolation") == "none":
+        return []
+    notes = []
+    if not execution.get("limits_enforced", True):
+        notes.append(LIMITS_PER_PROCESS if execution.get("limits_per_process") else LIMITS_NOT_ENFORCED)
+    if execution.get("space_problem") == SPACE_NOT_ENFORCED:
+        notes.append(SPACE_NOT_ENFORCED)
+    return notes
 
 
 def judge_run(
@@ -146,6 +161,7 @@ def judge_run(
         sandbox=record.data["plan"]["environment"].get("isolation", "bubblewrap"),
         data=dict(data_note),
         problems=run_problems(record),
+        machine_notes=machine_notes(record),
         duration_s=float(record.data.get("duration_s", 0.0)),
         status="not graded" if unreadable else "graded",
         settings=(run_settings or []) + settings_used(spec, overrides),

@@ -383,6 +383,7 @@ def _header(report: Report, notes: list[str], unreadable: str | None = None) -> 
         f"sandbox: {report.sandbox} · notebook sha256 {_short_hashes(report.submission_sha256) or '?'}"
         + (f" · data: {data}" if data else "")
     )
+    machine = "".join(f'<p class="grader-meta">Grading machine: {_text(note)}</p>' for note in report.machine_notes)
     return (
         '<div class="grader-report">'
         f"<h1>{html.escape(report.assignment)} · {html.escape(report.student)}</h1>"
@@ -391,7 +392,7 @@ def _header(report: Report, notes: list[str], unreadable: str | None = None) -> 
         + (_banner(unreadable) if unreadable else "")
         + "".join(f'<div class="grader-alert">{a}</div>' for a in alerts)
         + _score_table(report, bool(unreadable))
-        + f'<p class="grader-meta">{html.escape(meta)}</p></div>'
+        + f'<p class="grader-meta">{html.escape(meta)}</p>{machine}</div>'
     )
 
 

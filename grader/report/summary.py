@@ -10,12 +10,14 @@ from __future__ import annotations
 import os
 import re
 import statistics
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 from grader.records import Report, Submission
 from grader.report.files import atomic_write_text
 from grader.report.gradebook import format_number, latest_reports
+from grader.wording import counted
 
 
 @dataclass(frozen=True)
@@ -175,6 +177,9 @@ def summary_markdown(
             "",
         ]
 
+    for note, count in machine_note_counts(reports).items():
+        lines += [f"**Grading machine:** {_md(note)} ({counted(count, 'report')})", ""]
+
     for row in summary_rows(reports):
         lines += _assignment_section(row, len(students))
 
@@ -183,6 +188,11 @@ def summary_markdown(
     lines += ["## Could not be graded", ""]
     lines += _problem_lines(reports, ungraded) or ["None."]
     return "\n".join(lines) + "\n"
+
+
+def machine_note_counts(reports: list[Report]) -> dict[str, int]:
+    """Each note about the grading machine (limits it could not enforce) and how many reports carry it."""
+    return dict(Counter(note for report in reports for note in report.machine_notes))
 
 
 def _flagged_lines(reports: list[Report]) -> list[str]:
