@@ -79,7 +79,7 @@ def print_class_summary(run, out: Path, elapsed: float) -> None:
         for problem in report.problems:
             out_console.print(f"{report.student}/{report.assignment}: {problem}", markup=False, highlight=False)
     for note, count in machine_note_counts(run.reports).items():  # said once, not once per student
-        out_console.print(f"note: {note} ({counted(count, 'report')})", markup=False, highlight=False)
+        out_console.print(f"note ({counted(count, 'report')}): {note}", markup=False, highlight=False)
     state = "interrupted" if run.interrupted else "done"
     out_console.print(
         f"{state}: {len(run.graded)} run, {len(run.rejudged)} judged again from stored runs, {len(run.reused)} "

@@ -301,9 +301,9 @@ def test_a_class_without_cgroups_hears_about_the_machine_once_not_as_every_noteb
     monkeypatch.setenv("COLUMNS", "1000")
     result = cli(write_class(tmp_path / "submissions", {"ann": ALL_RIGHT, "bob": ALL_RIGHT}), "--out", tmp_path / "out")
     assert result.exit_code == 0, result.output
-    assert result.output.count(LIMITS_PER_PROCESS) == 1 and f"note: {LIMITS_PER_PROCESS} (2 reports)" in result.output
+    assert result.output.count(LIMITS_PER_PROCESS) == 1 and f"note (2 reports): {LIMITS_PER_PROCESS}" in result.output
     summary = (tmp_path / "out" / "summary.md").read_text()
-    assert summary.count("Memory was limited per process") == 1 and "(2 reports)" in summary
+    assert summary.count("Memory was limited per process") == 1 and "**Grading machine (2 reports):** Memory" in summary
     assert summary.split("## Could not be graded", 1)[1].split() == ["None."]
     page = (tmp_path / "out" / "ann" / "ch99.html").read_text()
     assert "Grading machine: Memory was limited per process" in page and "Problems with this notebook" not in page

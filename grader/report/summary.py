@@ -178,7 +178,7 @@ def summary_markdown(
         ]
 
     for note, count in machine_note_counts(reports).items():
-        lines += [f"**Grading machine:** {_md(note)} ({counted(count, 'report')})", ""]
+        lines += [f"**Grading machine ({counted(count, 'report')}):** {_md(note)}", ""]
 
     for row in summary_rows(reports):
         lines += _assignment_section(row, len(students))
