@@ -69,12 +69,16 @@ def test_what_the_machine_could_not_enforce_is_a_note_never_a_problem_to_fix(tmp
     stub = tmp_path / "ch10.ipynb"
     stub.write_text((ROOT / "assignments" / "ch10.ipynb").read_text())
     spec = load_public_specs()["ch10"]
-    cli = CliRunner().invoke(main, ["check", str(stub), "--cell-timeout", "60", "--format", "junit",
-                                    "--junit-path", str(tmp_path / "check.xml")], env={"COLUMNS": "1000"})
+    env = {"COLUMNS": "1000", "GITHUB_OUTPUT": str(tmp_path / "output"), "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md")}
+    cli = CliRunner().invoke(main, ["check", str(stub), "--cell-timeout", "60", "--format", "junit", "--format", "github",
+                                    "--junit-path", str(tmp_path / "check.xml")], env=env)
     rows = sum(len(i.parts) for i in spec.items)
     assert f"note     {LIMITS_PER_PROCESS}" in cli.output and f"\n{rows} problem(s) to fix" in cli.output, cli.output
+    # no case of its own in JUnit or GitHub Classroom's results
     suite = ET.parse(tmp_path / "check.xml").getroot().find("testsuite")
-    assert int(suite.get("tests")) == len(spec.items) and int(suite.get("errors", 0)) == 0  # no case of its own
+    assert int(suite.get("tests")) == len(spec.items) and int(suite.get("errors", 0)) == 0
+    classroom = json.loads(base64.b64decode((tmp_path / "output").read_text().split("result=", 1)[1].strip()))
+    assert len(classroom["tests"]) == len(spec.items) and "cgroups" not in json.dumps(classroom)
     assert CheckResult("ch10", rows=[Row("ch10.q1", "answer_q1", True, "answered")], notes=[LIMITS_PER_PROCESS]).ok
 
 

@@ -13,7 +13,7 @@ mount a tmpfs; the grader reaches the space through `/proc/<holder>/root` (the s
 a link so that paths stay short and plain, and the sandbox's bubblewrap is started inside the
 holder's namespaces (`nsenter`). The holder ends when its space is removed, or when the grader dies
 (its stdin closes), and its tmpfs goes with it. Where neither works (unprivileged user namespaces
-refused, no util-linux), the space is a plain folder and the report says the limits were not enforced.
+refused, no util-linux), the space is a plain folder and the report notes that its limits were not enforced.
 
 Measured here (2 cores, idle): opening and removing a space costs 2.4 ms mounted by root, 3.9 ms through
 a holder; bubblewrap's own `--size` tmpfs cannot be read by the grader from outside and has no inode limit.
