@@ -26,7 +26,7 @@ from grader.sandbox.execute import Execution, ExtraCell, run_notebook
 from grader.sandbox.kernel import KernelPlan
 from grader.sandbox.cleanup import make_root, remove_quietly
 from grader.sandbox.limits import Limits
-from grader.sandbox.space import Space, open_space
+from grader.sandbox.space import Space, holder_for, open_space
 
 
 class Interrupted(Exception):
@@ -139,9 +139,8 @@ class Runner:
         }
         record = RunRecord(data, arrays=dict(plan.arrays()))  # the calls' inputs, for judging
         if plan.runs_code:
-            # its own size- and inode-limited tmpfs; a container's kernel (its own uid) cannot enter a holder's
-            holder = False if self.environment.confined == "container" else None
-            space = open_space(self.root, self.environment.limits, holder=holder)
+            # its own size- and inode-limited tmpfs
+            space = open_space(self.root, self.environment.limits, holder=holder_for(self.environment.confined))
             try:
                 self._run_in_sandbox(submission, nb, plan, record, space, on_cell)
             finally:

@@ -18,7 +18,7 @@ from grader.sandbox.cleanup import make_root, remove_quietly
 from grader.sandbox.evaluator import Evaluator, EvaluatorDown
 from grader.sandbox.execute import run_notebook
 from grader.sandbox.kernel import KernelPlan
-from grader.sandbox.space import sandbox_space
+from grader.sandbox.space import holder_for, sandbox_space
 from grader.sandbox.limits import Limits
 
 PROBE_CELL = "import tensorflow as tf\nprint('tensorflow', tf.__version__)"
@@ -93,7 +93,7 @@ def preflight(
     folder = make_root(root, suffix="-preflight")  # named after this process: a later run sweeps it if this one is killed
     try:
         # a writable space made as each notebook's will be (a holder's namespace, when not root)
-        with sandbox_space(folder, limits, holder=False if isolation == "container" else None) as space:
+        with sandbox_space(folder, limits, holder=holder_for(isolation)) as space:
             nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(PROBE_CELL)])
             plan = KernelPlan(space.work, space.io, limits, sandboxed, notebook_mnist,
                               isolation=isolation if sandboxed else None, space=space)

@@ -90,10 +90,9 @@ class Space:
         """Unmount (or end the holder: its tmpfs goes with it) and remove the folder."""
         if self.holder is not None:
             _end(self.holder)
-            remove_tree(self.path)  # the link
+        remove_tree(self.path)  # with a holder: the link
+        if self.mount_point is not None:
             remove_tree(self.mount_point)  # an empty folder here
-        else:
-            remove_tree(self.path)
 
 
 def _mount_tmpfs(path: Path, size_mb: int, max_files: int) -> bool:
@@ -146,6 +145,12 @@ def _hold_tmpfs(point: Path, size_mb: int, max_files: int) -> subprocess.Popen |
         _told.append(said)
         logger().info("no file system of its own for a sandbox: %s", said or "the holder did not mount one in time")
     return None
+
+
+def holder_for(isolation: str | None) -> bool | None:
+    """open_space's `holder` for a sandbox of this isolation: a container's kernel runs as a uid of
+    its own, which may not enter the holder's namespaces."""
+    return False if isolation == "container" else None
 
 
 def open_space(parent: str | os.PathLike, limits: Limits, prefix: str = "run-", holder: bool | None = None) -> Space:
